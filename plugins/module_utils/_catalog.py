@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Catalog reads shared by several modules.
+
+Each read fetches everything a module needs about its object in one statement, so a run
+that changes nothing stays at one connection and at most two statements.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+# Settings whose presence marks a managed service where ALTER SYSTEM is refused, with the
+# advice to give. The value is what to tell the user to change instead.
+MANAGED_SERVICE_MARKERS = {
+    'rds.logical_replication': (
+        'Amazon RDS / Aurora',
+        'set rds.logical_replication = 1 (it sets wal_level = logical) and the other settings '
+        'in the DB (cluster) parameter group, then reboot the instance'),
+    'cloudsql.logical_decoding': (
+        'Google Cloud SQL',
+        'set the database flag cloudsql.logical_decoding = on and the other settings as '
+        'database flags, then restart the instance'),
+    'azure.extensions': (
+        'Azure Database for PostgreSQL',
+        'set wal_level = logical and the other settings as server parameters, then restart '
+        'the server'),
+}
+
+# One statement: each requested setting with its metadata, the value that will be in force
+# after a restart (the last line for it in the configuration files, postgresql.auto.conf
+# included), whether this role may ALTER SYSTEM it, plus server-wide facts.
+SETTINGS_QUERY = """
+SELECT s.name, s.setting, s.unit, s.vartype, s.context, s.source, s.boot_val, s.min_val,
+       s.max_val, s.enumvals, s.pending_restart,
+       f.setting AS file_setting, f.sourcefile AS file_source, f.error AS file_error,
+       r.rolsuper OR {may_alter_system} AS may_alter_system,
+       r.rolsuper AS superuser,
+       pg_conf_load_time() AS conf_load_time,
+       ARRAY(SELECT p.name FROM pg_settings p WHERE p.pending_restart ORDER BY p.name)
+         AS pending_restart_names
+FROM pg_settings s
+LEFT JOIN LATERAL (
+    {file_settings}
+) f ON true
+CROSS JOIN pg_roles r
+WHERE s.name = ANY(%(names)s) AND r.rolname = current_user
+"""
+
+RELOADED_QUERY = """
+SELECT pg_conf_load_time() > %(before)s AS reloaded,
+       ARRAY(SELECT p.name FROM pg_settings p WHERE p.pending_restart ORDER BY p.name)
+         AS pending_restart_names
+"""
+
+
+FILE_SETTINGS = """SELECT fs.setting, fs.sourcefile, fs.error FROM pg_file_settings fs
+    WHERE fs.name = s.name ORDER BY fs.seqno DESC LIMIT 1"""
+NO_FILE_SETTINGS = "SELECT NULL::text AS setting, NULL::text AS sourcefile, NULL::text AS error"
+
+
+def settings(session, names):
+    """{name: row} for the named settings that exist (see SETTINGS_QUERY).
+
+    pg_file_settings is readable by superusers only (unless granted); a role that cannot
+    read it gets the rows without the file values and ``files_readable`` False.
+    """
+    may_alter = ("has_parameter_privilege(s.name, 'ALTER SYSTEM')"
+                 if session.supports('grant_set_parameter') else 'false')
+    params = {'names': list(names)}
+    try:
+        rows = session.rows(SETTINGS_QUERY.format(may_alter_system=may_alter, file_settings=FILE_SETTINGS),
+                            params)
+        readable = True
+    except session.InsufficientPrivilege:
+        rows = session.rows(SETTINGS_QUERY.format(may_alter_system=may_alter, file_settings=NO_FILE_SETTINGS),
+                            params)
+        readable = False
+    for row in rows:
+        row['files_readable'] = readable
+    return dict((r['name'], r) for r in rows)

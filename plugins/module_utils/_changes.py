@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one choke point for statements that change something, and the difference tracker.
+
+Every statement a module would run to change the server goes through ``Changes.execute``:
+it is rendered with secrets masked into ``queries`` and run only outside check mode. There
+is no separate check-mode code path: the same differences drive ``changed``,
+``diff.before/after`` and the statements.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+def differences(before, after):
+    """The keys whose values differ between two dicts, in the order of ``after``."""
+    return [key for key in after if before.get(key) != after[key]]
+
+
+class Changes(object):
+    def __init__(self, session, check_mode):
+        self.session = session
+        self.check_mode = check_mode
+        self.queries = []
+        self.changed = False
+        self.before = {}
+        self.after = {}
+
+    def execute(self, statement, params=None, shown_params=None, changes=True):
+        """Record the statement (masked) and run it unless in check mode.
+
+        ``shown_params`` replaces ``params`` in the recorded text (for a conninfo whose
+        password is already masked); the session's secrets are masked in any case.
+        """
+        text = self.session.render(statement, shown_params if shown_params is not None else params)
+        self.queries.append(self.session.mask(text))
+        if changes:
+            self.changed = True
+        if not self.check_mode:
+            self.session.execute(statement, params)
+
+    def record(self, text):
+        """Record a change that is not a SQL statement (a file written, a wait)."""
+        self.queries.append(self.session.mask(text))
+        self.changed = True
+
+    def set_diff(self, before, after):
+        self.before, self.after = before, after
+
+    def result(self, diff_mode):
+        out = dict(changed=self.changed, queries=self.queries)
+        if diff_mode:
+            out['diff'] = dict(before=self.before, after=self.after)
+        return out

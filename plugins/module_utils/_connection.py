@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one connection helper: option spec, AnsibleModule factory, session, and module runner.
+
+Every module is built by ``build_module`` (connection options documented once in the
+``pgops.logical_replication.connection`` doc fragment) and runs its work through
+``run_module``, which opens exactly one connection, reads ``server_version_num`` from the
+connection handshake (no query), and turns every error into a masked, actionable message.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Changes
+
+PSYCOPG2_IMPORT_ERROR = None
+try:
+    import psycopg2
+    import psycopg2.extras
+    import psycopg2.errors
+except ImportError:  # pragma: no cover - exercised only without the driver
+    psycopg2 = None
+    PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
+
+SSL_MODES = ['allow', 'disable', 'prefer', 'require', 'verify-ca', 'verify-full']
+
+# The connection options every module takes; documented in doc_fragments/connection.py
+# (tests/unit proves the two agree).
+CONNECTION_ARGUMENT_SPEC = dict(
+    login_user=dict(type='str', default='postgres', aliases=['login']),
+    login_password=dict(type='str', default='', no_log=True),
+    login_host=dict(type='str', default='', aliases=['host']),
+    login_unix_socket=dict(type='str', default='', aliases=['unix_socket']),
+    port=dict(type='int', default=5432, aliases=['login_port']),
+    db=dict(type='str', aliases=['login_db']),
+    ssl_mode=dict(type='str', default='prefer', choices=SSL_MODES),
+    ca_cert=dict(type='path', aliases=['ssl_rootcert']),
+    ssl_cert=dict(type='path'),
+    ssl_key=dict(type='path', no_log=False),
+    connect_timeout=dict(type='int', default=10),
+    session_role=dict(type='str'),
+)
+
+
+class PgOpsError(Exception):
+    """An error to report to the user: what happened, why, and what to do.
+
+    ``extra`` is merged into the failure result (for example the tables that are not ready).
+    """
+
+    def __init__(self, msg, **extra):
+        super(PgOpsError, self).__init__(msg)
+        self.extra = extra
+
+
+def build_module(argument_spec, **kwargs):
+    """The AnsibleModule of every module: its own options plus the shared connection options."""
+    spec = dict(CONNECTION_ARGUMENT_SPEC)
+    spec.update(argument_spec)
+    kwargs.setdefault('supports_check_mode', True)
+    return AnsibleModule(argument_spec=spec, **kwargs)
+
+
+def connect_params(params, application_name):
+    """psycopg2.connect keyword arguments from the module's connection options."""
+    mapping = dict(
+        user=params.get('login_user'),
+        password=params.get('login_password'),
+        host=params.get('login_unix_socket') or params.get('login_host'),
+        port=params.get('port'),
+        dbname=params.get('db'),
+        sslmode=params.get('ssl_mode'),
+        sslrootcert=params.get('ca_cert'),
+        sslcert=params.get('ssl_cert'),
+        sslkey=params.get('ssl_key'),
+        connect_timeout=params.get('connect_timeout'),
+        application_name=application_name,
+    )
+    return dict((k, v) for k, v in mapping.items() if v not in (None, ''))
+
+
+class Session(object):
+    """One open connection, autocommit, with the server version and secret masking."""
+
+    InsufficientPrivilege = psycopg2.errors.InsufficientPrivilege if psycopg2 else None
+
+    def __init__(self, module, application_name):
+        self.module = module
+        self.secrets = sorted(set(v for v in module.no_log_values if v), key=len, reverse=True)
+        params = connect_params(module.params, application_name)
+        try:
+            self.conn = psycopg2.connect(**params)
+        except psycopg2.Error as exc:
+            where = params.get('host') or 'the default Unix socket'
+            raise PgOpsError(
+                'Could not connect to PostgreSQL at %s port %s as user %s (database %s): %s. '
+                'Check login_host/login_unix_socket, port, login_user, login_password and that '
+                'pg_hba.conf lets this client in.'
+                % (where, params.get('port'), params.get('user'), params.get('dbname', params.get('user')),
+                   self.mask(str(exc).strip())))
+        self.conn.autocommit = True
+        self.version = self.conn.server_version
+        self.cursor = self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        role = module.params.get('session_role')
+        if role:
+            self.execute(_sql_stmt('SET ROLE {}', role))
+
+    # -- reading ---------------------------------------------------------------------------
+    def rows(self, query, params=None):
+        """All rows of a read query, as dicts."""
+        self.cursor.execute(query, params)
+        return [dict(r) for r in self.cursor.fetchall()]
+
+    def row(self, query, params=None):
+        """The first row of a read query as a dict, or None."""
+        found = self.rows(query, params)
+        return found[0] if found else None
+
+    # -- writing (only through Changes) ------------------------------------------------------
+    def execute(self, query, params=None):
+        self.cursor.execute(query, params)
+
+    def render(self, query, params=None):
+        """The text of a statement as the server would receive it."""
+        text = self.cursor.mogrify(query, params)
+        return text.decode('utf-8') if isinstance(text, bytes) else text
+
+    def mask(self, text):
+        return _conninfo.mask_text(text, self.secrets)
+
+    def add_secret(self, secret):
+        if secret and secret not in self.secrets:
+            self.secrets = sorted(self.secrets + [secret], key=len, reverse=True)
+
+    # -- versions -----------------------------------------------------------------------------
+    def require(self, feature):
+        try:
+            _versions.require(feature, self.version)
+        except _versions.UnsupportedFeature as exc:
+            raise PgOpsError(str(exc))
+
+    def supports(self, feature):
+        return _versions.supports(feature, self.version)
+
+    def hide_statements_from_log(self):
+        """Turn statement logging off for this session before a statement that carries a secret.
+
+        Needs superuser (or, on 15+, GRANT SET on these parameters); returns False when the
+        server refuses, so the caller can warn.
+        """
+        try:
+            for name, value in (('log_statement', 'none'), ('log_min_duration_statement', '-1'),
+                                ('log_min_error_statement', 'panic')):
+                self.cursor.execute(_sql_stmt('SET {} = {}', name, value, literal_second=True))
+            return True
+        except psycopg2.Error:
+            return False
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def _sql_stmt(template, name, value=None, literal_second=False):
+    from psycopg2 import sql
+    if literal_second:
+        return sql.SQL(template).format(sql.Identifier(name), sql.Literal(value))
+    return sql.SQL(template).format(sql.Identifier(name))
+
+
+def run_module(module, fqcn, work):
+    """Open the one connection, run ``work(session, changes)`` and exit with its result.
+
+    ``work`` returns a dict of return values; ``changed``, ``queries`` and (in diff mode)
+    ``diff`` come from the Changes tracker. Every message leaving here is masked.
+    """
+    if psycopg2 is None:
+        module.fail_json(msg=missing_required_lib('psycopg2 (>= 2.8)'), exception=PSYCOPG2_IMPORT_ERROR)
+    session = changes = None
+    try:
+        session = Session(module, fqcn)
+        changes = Changes(session, module.check_mode)
+        result = work(session, changes) or {}
+    except PgOpsError as exc:
+        _fail(module, session, changes, str(exc), exc.extra)
+    except psycopg2.Error as exc:
+        detail = (exc.pgerror or str(exc)).strip()
+        _fail(module, session, changes,
+              'PostgreSQL refused the request: %s' % detail,
+              dict(sqlstate=getattr(exc, 'pgcode', None)))
+    finally:
+        if session is not None:
+            session.close()
+    result.update(changes.result(module._diff))
+    module.exit_json(**result)
+
+
+def _fail(module, session, changes, msg, extra):
+    secrets = session.secrets if session else sorted(v for v in module.no_log_values if v)
+    result = dict(extra or {})
+    result['queries'] = changes.queries if changes else []
+    result['changed'] = bool(changes and changes.changed and not module.check_mode)
+    module.fail_json(msg=_conninfo.mask_text(msg, secrets), **result)
