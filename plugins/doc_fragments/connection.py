@@ -42,7 +42,7 @@ options:
     aliases: [ login_port ]
   db:
     description:
-      - Database to connect to. libpq's default (the user name) when not set.
+      - Database to connect to; the C(postgres) database when not set.
     type: str
     aliases: [ login_db ]
   ssl_mode:

@@ -29,7 +29,9 @@ MANAGED_SERVICE_MARKERS = {
 
 # One statement: each requested setting with its metadata, the value that will be in force
 # after a restart (the last line for it in the configuration files, postgresql.auto.conf
-# included), whether this role may ALTER SYSTEM it, plus server-wide facts.
+# included), whether this role may ALTER SYSTEM it, plus server-wide facts: the settings
+# waiting for a restart and which managed-service marker settings exist (current_setting,
+# because a provider's parameters may be placeholders that pg_settings does not list).
 SETTINGS_QUERY = """
 SELECT s.name, s.setting, s.unit, s.vartype, s.context, s.source, s.boot_val, s.min_val,
        s.max_val, s.enumvals, s.pending_restart,
@@ -38,7 +40,9 @@ SELECT s.name, s.setting, s.unit, s.vartype, s.context, s.source, s.boot_val, s.
        r.rolsuper AS superuser,
        pg_conf_load_time() AS conf_load_time,
        ARRAY(SELECT p.name FROM pg_settings p WHERE p.pending_restart ORDER BY p.name)
-         AS pending_restart_names
+         AS pending_restart_names,
+       ARRAY(SELECT m FROM unnest(%(markers)s::text[]) m WHERE current_setting(m, true) IS NOT NULL)
+         AS managed_markers
 FROM pg_settings s
 LEFT JOIN LATERAL (
     {file_settings}
@@ -67,7 +71,7 @@ def settings(session, names):
     """
     may_alter = ("has_parameter_privilege(s.name, 'ALTER SYSTEM')"
                  if session.supports('grant_set_parameter') else 'false')
-    params = {'names': list(names)}
+    params = {'names': list(names), 'markers': sorted(MANAGED_SERVICE_MARKERS)}
     try:
         rows = session.rows(SETTINGS_QUERY.format(may_alter_system=may_alter, file_settings=FILE_SETTINGS),
                             params)

@@ -75,7 +75,7 @@ def connect_params(params, application_name):
         password=params.get('login_password'),
         host=params.get('login_unix_socket') or params.get('login_host'),
         port=params.get('port'),
-        dbname=params.get('db'),
+        dbname=params.get('db') or 'postgres',
         sslmode=params.get('ssl_mode'),
         sslrootcert=params.get('ca_cert'),
         sslcert=params.get('ssl_cert'),

@@ -224,8 +224,7 @@ class WalConfig(object):
         wanted = requested(self.params)
         if wanted.get('max_slot_wal_keep_size') is not None:
             self.session.require('max_slot_wal_keep_size')
-        names = set(wanted) | set(SIZED) | set(_catalog.MANAGED_SERVICE_MARKERS) | {
-            'max_sync_workers_per_subscription', 'allow_alter_system'}
+        names = set(wanted) | set(SIZED) | {'max_sync_workers_per_subscription', 'allow_alter_system'}
         rows = _catalog.settings(self.session, sorted(names))
         missing = sorted(n for n in wanted if n not in rows)
         if missing:
@@ -248,6 +247,10 @@ class WalConfig(object):
         self.raw = dict(wanted)
         for name, value in wanted.items():
             meta = rows[name]
+            if meta['context'] == 'internal' or name in NOT_FOR_ALTER_SYSTEM:
+                raise PgOpsError('%s cannot be set with ALTER SYSTEM (it is fixed when the cluster is created '
+                                 'or must be set in postgresql.conf or on the command line). Nothing was changed.'
+                                 % name)
             try:
                 targets[name] = _settings.normalize(value, meta['vartype'], meta['unit'], name)
                 _settings.validate(targets[name], meta)
@@ -266,18 +269,26 @@ class WalConfig(object):
                     self.module.warn('%s = %s is below the %d that %d expected subscription(s) need; '
                                      'raised to %d.' % (name, targets[name], minimum,
                                                         self.params['expected_subscriptions'], minimum))
-                targets[name] = self.raw[name] = str(minimum)
+            # Sized settings are always reported; a higher value stays as it is.
+            targets[name] = self.raw[name] = str(max(current, minimum))
         return targets
 
     def future(self, row):
-        """The normalised value in force after a restart: the last file line, else the default."""
-        if row['file_setting'] is not None and not row['file_error']:
+        """The normalised value in force after a restart: the last file line, else the default.
+
+        A file line of a restart-only setting carries the error "setting could not be applied"
+        while the restart is pending: it is still the value that comes up after the restart.
+        """
+        if row['file_setting'] is not None:
             raw = row['file_setting']
         elif row['source'] in ('default', 'configuration file', 'override'):
             raw = row['boot_val'] if row['source'] == 'default' else row['setting']
         else:
             raw = row['setting']
-        return _settings.normalize(raw, row['vartype'], row['unit'], row['name'])
+        try:
+            return _settings.normalize(raw, row['vartype'], row['unit'], row['name'])
+        except _settings.SettingValueError:
+            return raw  # an invalid line in a file: never equal to a valid target
 
     def plan(self, targets, rows):
         plan = {}
@@ -295,10 +306,6 @@ class WalConfig(object):
             return
         for name in changing:
             row = rows[name]
-            if row['context'] == 'internal' or name in NOT_FOR_ALTER_SYSTEM:
-                raise PgOpsError('%s cannot be set with ALTER SYSTEM (it is fixed when the cluster is created '
-                                 'or must be set in postgresql.conf or on the command line). Nothing was changed.'
-                                 % name)
             if row['source'] in ('command line', 'environment variable'):
                 raise PgOpsError('%s is set on the server\'s %s (to %s), which overrides ALTER SYSTEM; change it '
                                  'there (for example the pg_ctl -o options or the service unit). Nothing was changed.'
@@ -310,11 +317,12 @@ class WalConfig(object):
                              'Nothing was changed.' % ', '.join(changing))
         refused = [n for n in changing if not rows[n]['may_alter_system']]
         if refused:
-            for marker, (service, advice) in _catalog.MANAGED_SERVICE_MARKERS.items():
-                if marker in rows:
-                    raise PgOpsError('This server looks like %s (setting %s exists), where ALTER SYSTEM is refused. '
-                                     'To change %s: %s. Nothing was changed.'
-                                     % (service, marker, ', '.join(refused), advice))
+            markers = rows[refused[0]]['managed_markers']
+            if markers:
+                service, advice = _catalog.MANAGED_SERVICE_MARKERS[markers[0]]
+                raise PgOpsError('This server looks like %s (setting %s exists), where ALTER SYSTEM is refused. '
+                                 'To change %s: %s. Nothing was changed.'
+                                 % (service, markers[0], ', '.join(refused), advice))
             raise PgOpsError('Role %s may not ALTER SYSTEM %s: it needs to be a superuser (or, on PostgreSQL 15 and '
                              'later, be granted ALTER SYSTEM on these parameters). Nothing was changed.'
                              % (self.params['login_user'], ', '.join(refused)))

@@ -31,6 +31,7 @@ class CallbackModule(CallbackBase):
             return
         data = dict(result._result)
         data.pop('_ansible_no_log', None)
+        data['failed'] = status == 'failed'
         record = dict(task=result._task.get_name(), host=result._host.get_name(), status=status, result=data)
         with open(path, 'a') as handle:
             handle.write(json.dumps(record, default=str) + '\n')
