@@ -12,7 +12,7 @@ short_description: Set the server settings logical replication needs
 version_added: 0.1.0
 description:
   - Sets C(wal_level) and the capacity settings of logical replication with C(ALTER SYSTEM),
-    then reloads the configuration with C(pg_reload_conf()).
+    then reloads the configuration with the function C(pg_reload_conf).
   - Compares against the value that will be in force B(after the next restart) (what the
     configuration files, C(postgresql.auto.conf) included, already say), not only the running
     value. While a restart is pending a re-run reports no change, and asking for the running
@@ -65,7 +65,7 @@ options:
     type: str
   settings:
     description:
-      - Any other settings, name to value (V(shared_buffers: 1GB)). The names must exist in
+      - Any other settings, name to value, for example C(shared_buffers) V(1GB). The names must exist in
         C(pg_settings).
       - A setting named both here and as its own option is an error.
     type: dict
