@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""replication_info: the read queries (one per server) and the pure functions that shape them.
+
+Every section is a JSON sub-select of one statement, so the module reads the connected server
+with one query. A section the role may not read (PostgreSQL refuses the whole statement) is
+read again on its own and reported as null (unknown) instead of failing the run.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+
+CURRENT_LSN = ("(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() "
+               "ELSE pg_current_wal_lsn() END)")
+
+SYNC_STATES = {
+    'i': 'init',
+    'd': 'data_copy',
+    'f': 'finished_copy',
+    's': 'synchronized',
+    'r': 'ready',
+}
+
+
+def _opt(version, minimum, expr, kind, alias):
+    """A column that exists from ``minimum`` on; NULL of the right type on older servers."""
+    return '%s AS %s' % (expr if version >= minimum else 'NULL::%s' % kind, alias)
+
+
+def section_queries(version):
+    """{section: SQL that returns one JSON value} for the connected server."""
+    publications = """
+SELECT coalesce(json_agg(p ORDER BY p.name), '[]'::json) FROM (
+  SELECT p.pubname AS name, pg_get_userbyid(p.pubowner) AS owner, p.puballtables AS all_tables,
+         array_remove(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                            CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END],
+                      NULL) AS publish,
+         %s,
+         (SELECT coalesce(json_agg(json_build_object('schema', t.schemaname, 'table', t.tablename)
+                                   ORDER BY t.schemaname, t.tablename), '[]'::json)
+            FROM pg_publication_tables t WHERE t.pubname = p.pubname) AS tables
+  FROM pg_publication p) p""" % _opt(version, 130000, 'p.pubviaroot', 'boolean', 'publish_via_partition_root')
+
+    slots = """
+SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
+  SELECT s.slot_name AS name, s.slot_type, s.plugin, s.database, s.temporary, s.active, s.active_pid,
+         %s, %s,
+         s.restart_lsn::text AS restart_lsn, s.confirmed_flush_lsn::text AS confirmed_flush_lsn,
+         pg_wal_lsn_diff(%s, s.restart_lsn)::bigint AS retained_wal_bytes,
+         r.application_name AS used_by
+  FROM pg_replication_slots s
+  LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid) s""" % (
+        _opt(version, 130000, 's.wal_status', 'text', 'wal_status'),
+        _opt(version, 130000, 's.safe_wal_size', 'bigint', 'safe_wal_size'),
+        CURRENT_LSN)
+
+    replication = """
+SELECT coalesce(json_agg(r ORDER BY r.application_name, r.pid), '[]'::json) FROM (
+  SELECT r.pid, r.usename AS user, r.application_name, host(r.client_addr) AS client_addr, r.state,
+         r.sync_state, s.slot_name, s.slot_type,
+         r.sent_lsn::text AS sent_lsn, r.write_lsn::text AS write_lsn, r.flush_lsn::text AS flush_lsn,
+         r.replay_lsn::text AS replay_lsn,
+         pg_wal_lsn_diff(w.lsn, r.sent_lsn)::bigint AS sent_lag_bytes,
+         pg_wal_lsn_diff(w.lsn, r.write_lsn)::bigint AS write_lag_bytes,
+         pg_wal_lsn_diff(w.lsn, r.flush_lsn)::bigint AS flush_lag_bytes,
+         pg_wal_lsn_diff(w.lsn, r.replay_lsn)::bigint AS replay_lag_bytes,
+         extract(epoch FROM r.write_lag)::float8 AS write_lag_seconds,
+         extract(epoch FROM r.flush_lag)::float8 AS flush_lag_seconds,
+         extract(epoch FROM r.replay_lag)::float8 AS replay_lag_seconds,
+         %s
+  FROM pg_stat_replication r
+  CROSS JOIN (SELECT %s AS lsn) w
+  LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid) r""" % (
+        _opt(version, 120000, 'r.reply_time', 'timestamptz', 'reply_time'), CURRENT_LSN)
+
+    if version >= 170000:
+        apply_worker = "w.relid IS NULL AND w.worker_type = 'apply'"
+    elif version >= 160000:
+        apply_worker = 'w.relid IS NULL AND w.leader_pid IS NULL'
+    else:
+        apply_worker = 'w.relid IS NULL'
+    stats = version >= 150000
+    subscriptions = """
+SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
+  SELECT s.subname AS name, pg_get_userbyid(s.subowner) AS owner, s.subenabled AS enabled,
+         s.subpublications AS publications, s.subslotname AS slot_name,
+         w.pid AS worker_pid, w.received_lsn::text AS received_lsn, w.latest_end_lsn::text AS latest_end_lsn,
+         w.last_msg_send_time, w.last_msg_receipt_time, w.latest_end_time,
+         %s, %s,
+         (SELECT coalesce(json_agg(json_build_object('schema', n.nspname, 'table', c.relname,
+                                                     'state', r.srsubstate, 'lsn', r.srsublsn::text)
+                                   ORDER BY n.nspname, c.relname), '[]'::json)
+            FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE r.srsubid = s.oid) AS tables
+  FROM pg_subscription s
+  LEFT JOIN pg_stat_subscription w ON w.subid = s.oid AND %s
+  %s
+  WHERE s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())) s""" % (
+        'st.apply_error_count' if stats else 'NULL::bigint AS apply_error_count',
+        'st.sync_error_count' if stats else 'NULL::bigint AS sync_error_count',
+        apply_worker,
+        'LEFT JOIN pg_stat_subscription_stats st ON st.subid = s.oid' if stats else '')
+
+    return dict(publications=publications, slots=slots, replication=replication, subscriptions=subscriptions)
+
+
+SECTIONS = ('publications', 'slots', 'replication', 'subscriptions')
+
+
+def server_query(version):
+    """The one statement that reads the connected server: server facts plus every section."""
+    queries = section_queries(version)
+    parts = ['(%s) AS %s' % (queries[name].strip(), name) for name in SECTIONS]
+    return ('SELECT current_database() AS database, pg_is_in_recovery() AS in_recovery, '
+            '%s::text AS current_lsn,\n' % CURRENT_LSN + ',\n'.join(parts))
+
+
+def fallback_query(version, section):
+    """One section on its own (used when the whole statement was refused)."""
+    return 'SELECT (%s) AS %s' % (section_queries(version)[section].strip(), section)
+
+
+BASE_QUERY = ('SELECT current_database() AS database, pg_is_in_recovery() AS in_recovery, '
+              '%s::text AS current_lsn' % CURRENT_LSN)
+
+PUBLISHER_QUERY = """
+SELECT %s::text AS current_lsn,
+       (SELECT coalesce(json_agg(json_build_object('name', s.slot_name, 'active', s.active,
+                                                  'confirmed_flush_lsn', s.confirmed_flush_lsn::text)), '[]'::json)
+          FROM pg_replication_slots s WHERE s.slot_name = ANY(%%(slots)s)) AS slots
+""" % CURRENT_LSN
+
+
+def parse_lsn(text):
+    """'16/B374D848' -> the byte position as an int; None for None or ''."""
+    if text in (None, ''):
+        return None
+    try:
+        high, low = str(text).split('/')
+        return (int(high, 16) << 32) + int(low, 16)
+    except ValueError:
+        raise ValueError('not a WAL position (LSN): %r' % (text,))
+
+
+def lsn_diff(later, earlier):
+    """Bytes from earlier to later (never negative), None when either is unknown."""
+    a, b = parse_lsn(later), parse_lsn(earlier)
+    if a is None or b is None:
+        return None
+    return max(0, a - b)
+
+
+def table_entries(tables):
+    """Subscription tables with a display name and the sync state as a word."""
+    out = []
+    for t in tables or []:
+        out.append(dict(name=_sql.display_name((t['schema'], t['table'])), schema=t['schema'], table=t['table'],
+                        state=SYNC_STATES.get(t['state'], t['state']), state_code=t['state'], lsn=t['lsn']))
+    return out
+
+
+def publication_entries(publications):
+    for pub in publications or []:
+        pub['tables'] = [_sql.display_name((t['schema'], t['table'])) for t in pub.get('tables') or []]
+    return publications
+
+
+def subscription_entries(subscriptions, publisher=None):
+    """Shape subscriptions; with ``publisher`` ({current_lsn, slots: {name: row}}) add the lag.
+
+    lag_bytes: the publisher's current WAL position minus the confirmed_flush_lsn of the
+    subscription's slot on the publisher (what the subscriber has applied and confirmed), read
+    on the publisher. When that slot is not on the publisher, the subscriber's own view: the
+    publisher's position minus the apply worker's latest_end_lsn. lag_source says which.
+    """
+    for sub in subscriptions or []:
+        sub['tables'] = table_entries(sub.get('tables'))
+        sub['tables_not_ready'] = [t['name'] for t in sub['tables'] if t['state_code'] != 'r']
+        if publisher is None:
+            continue
+        slot = publisher['slots'].get(sub.get('slot_name'))
+        sub['publisher_lsn'] = publisher['current_lsn']
+        sub['slot_confirmed_flush_lsn'] = slot['confirmed_flush_lsn'] if slot else None
+        sub['lag_bytes'] = None
+        sub['lag_source'] = None
+        if slot and slot['confirmed_flush_lsn']:
+            sub['lag_bytes'] = lsn_diff(publisher['current_lsn'], slot['confirmed_flush_lsn'])
+            sub['lag_source'] = 'slot'
+        elif sub.get('latest_end_lsn'):
+            sub['lag_bytes'] = lsn_diff(publisher['current_lsn'], sub['latest_end_lsn'])
+            sub['lag_source'] = 'worker'
+    return subscriptions

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A second, read-only connection to another server (the publisher), from a conninfo dict.
+
+Used by replication_info (``publisher``) and sequence_sync (``conninfo``). The dict takes libpq
+keywords (``_conninfo.KEYWORDS``); the password is ``no_log`` in the option spec, so Ansible
+and the session mask it everywhere. The connection string is built with the driver's builder.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import PgOpsError, psycopg2
+
+INT_KEYWORDS = ('port', 'connect_timeout', 'keepalives', 'keepalives_idle', 'keepalives_interval',
+                'keepalives_count', 'tcp_user_timeout')
+
+
+def _keyword_spec(key):
+    spec = dict(type='int' if key in INT_KEYWORDS else 'str')
+    if key in _conninfo.SECRET_KEYS:
+        spec['no_log'] = True
+    elif 'pass' in key or 'key' in key:
+        spec['no_log'] = False
+    return spec
+
+
+# The suboptions of a conninfo dict option: every libpq keyword, secrets no_log.
+CONNINFO_SPEC = dict((key, _keyword_spec(key)) for key in _conninfo.KEYWORDS)
+
+
+class RemoteServer(object):
+    """One autocommit connection to another server, read queries only."""
+
+    def __init__(self, session, params, application_name, what='publisher'):
+        clean = dict((k, v) for k, v in (params or {}).items() if v not in (None, ''))
+        clean.setdefault('application_name', application_name)
+        for key in _conninfo.SECRET_KEYS:
+            session.add_secret(clean.get(key))
+        try:
+            dsn = _conninfo.build(clean)
+        except _conninfo.ConninfoError as exc:
+            raise PgOpsError('The %s connection is not valid: %s.' % (what, exc))
+        try:
+            self.conn = psycopg2.connect(dsn)
+        except psycopg2.Error as exc:
+            raise PgOpsError(
+                'Could not connect to the %s (host %s, port %s, dbname %s, user %s): %s. Check the connection '
+                'keywords and that its pg_hba.conf lets this host in.'
+                % (what, clean.get('host') or clean.get('hostaddr') or 'default socket', clean.get('port', 5432),
+                   clean.get('dbname', 'default'), clean.get('user', 'default'), session.mask(str(exc).strip())))
+        self.conn.autocommit = True
+        self.version = self.conn.server_version
+        self.what = what
+
+    def rows(self, query, params=None):
+        cursor = self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        try:
+            cursor.execute(query, params)
+            return [dict(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:  # pragma: no cover - best effort
+            pass

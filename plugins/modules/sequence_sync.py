@@ -1,0 +1,238 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sequence_sync
+short_description: Copy sequence values from the publisher to the subscriber
+version_added: 0.1.0
+description:
+  - Logical replication does not replicate sequences. Before a subscriber takes over writes
+    (switchover), its sequences must be moved past every value the publisher handed out, or new rows
+    collide with replicated ones. This module does that.
+  - Runs on the subscriber (the connection options) and reads the publisher's values over O(conninfo),
+    all of them in one query on C(pg_sequences). The subscriber's values are read in one query too.
+  - Each subscriber sequence that is B(behind) the publisher's last value plus O(margin) is set with
+    C(setval(sequence, publisher value + margin, true)), so its next value is beyond it. A sequence that
+    is already at or past that value is left alone, so a second run reports no change and the module
+    never moves a sequence backwards. Descending sequences are handled the other way round.
+  - A sequence never used on the publisher (C(last_value) is null, C(is_called) false) is left alone.
+  - Every problem (a sequence missing on the subscriber, one the role may not read, a value outside the
+    subscriber sequence's range) is reported at once, before anything is changed.
+author:
+  - pgops.logical_replication contributors
+extends_documentation_fragment:
+  - pgops.logical_replication.connection
+  - pgops.logical_replication.attributes
+options:
+  conninfo:
+    description:
+      - How to reach the publisher, as libpq connection keywords (V(host), V(port), V(dbname), V(user),
+        V(password), V(sslmode), ...; unknown keys are an error). The password is never logged or returned.
+      - The role needs C(SELECT) (or C(USAGE)) on the sequences.
+    type: dict
+    required: true
+    suboptions:
+      host: {description: [Host name(s) of the publisher.], type: str}
+      hostaddr: {description: [IP address(es) of the publisher.], type: str}
+      port: {description: [Port of the publisher.], type: int}
+      dbname: {description: [Database on the publisher.], type: str}
+      user: {description: [Role to connect as.], type: str}
+      password: {description: [Password of O(conninfo.user). Never returned or logged.], type: str}
+      passfile: {description: [Password file on the managed node.], type: str}
+      require_auth: {description: [Authentication methods the client accepts.], type: str}
+      channel_binding: {description: [Channel binding (disable/prefer/require).], type: str}
+      connect_timeout: {description: [Seconds to wait for the connection.], type: int}
+      client_encoding: {description: [Client encoding.], type: str}
+      options: {description: [Command-line options sent to the publisher.], type: str}
+      application_name: {description: [application_name of the connection (default the module name).], type: str}
+      fallback_application_name: {description: [Fallback application_name.], type: str}
+      keepalives: {description: [TCP keepalives (1 on, 0 off).], type: int}
+      keepalives_idle: {description: [Seconds of inactivity before a keepalive.], type: int}
+      keepalives_interval: {description: [Seconds between keepalives.], type: int}
+      keepalives_count: {description: [Keepalives lost before the connection is dead.], type: int}
+      tcp_user_timeout: {description: [TCP_USER_TIMEOUT in milliseconds.], type: int}
+      sslmode: {description: [SSL mode.], type: str}
+      sslnegotiation: {description: [SSL negotiation (postgres/direct).], type: str}
+      sslcompression: {description: [SSL compression (1/0).], type: str}
+      sslcert: {description: [Client certificate file on the managed node.], type: str}
+      sslkey: {description: [Client key file on the managed node.], type: str}
+      sslpassword: {description: [Password of O(conninfo.sslkey). Never returned or logged.], type: str}
+      sslcertmode: {description: [Client certificate mode.], type: str}
+      sslrootcert: {description: [Root certificate file on the managed node.], type: str}
+      sslcrl: {description: [Certificate revocation list file.], type: str}
+      sslcrldir: {description: [Certificate revocation list directory.], type: str}
+      sslsni: {description: [Send SNI (1/0).], type: str}
+      requirepeer: {description: [Required peer OS user (Unix sockets).], type: str}
+      ssl_min_protocol_version: {description: [Minimum TLS version.], type: str}
+      ssl_max_protocol_version: {description: [Maximum TLS version.], type: str}
+      gssencmode: {description: [GSS encryption mode.], type: str}
+      krbsrvname: {description: [Kerberos service name.], type: str}
+      gsslib: {description: [GSS library (Windows).], type: str}
+      gssdelegation: {description: [Delegate GSS credentials (1/0).], type: str}
+      service: {description: [Service name in pg_service.conf.], type: str}
+      target_session_attrs: {description: [Required session attributes.], type: str}
+      load_balance_hosts: {description: [Host selection order (disable/random).], type: str}
+  schemas:
+    description:
+      - Sync every sequence of these schemas (as the publisher has them).
+      - With neither O(schemas) nor O(sequences), every sequence of the publisher's database outside
+        the system schemas.
+    type: list
+    elements: str
+    default: []
+  sequences:
+    description:
+      - Sync these sequences, as V(schema.name) or V(name) (schema C(public)); quote a name that contains
+        a dot as in SQL. Each must exist on the publisher.
+      - Combined with O(schemas), the sequences of both are synced.
+    type: list
+    elements: str
+    default: []
+  margin:
+    description:
+      - Added to each publisher value, as a reserve for values the publisher hands out after the read
+        (while writes are still running) or on a sequence cached by its sessions.
+    type: int
+    default: 0
+  skip_missing:
+    description:
+      - What to do with a selected publisher sequence that does not exist on the subscriber.
+      - V(false) (the default) fails before changing anything and names every missing sequence.
+      - V(true) leaves it out and lists it in RV(missing).
+    type: bool
+    default: false
+notes:
+  - The subscriber role needs C(UPDATE) on the sequences (C(setval)).
+  - Run it after writes on the publisher have stopped (the switchover playbook does); otherwise use a
+    O(margin) larger than the values handed out until the subscriber takes over.
+seealso:
+  - module: pgops.logical_replication.replication_info
+  - name: Logical replication restrictions
+    description: Why sequences are not replicated.
+    link: https://www.postgresql.org/docs/current/logical-replication-restrictions.html
+'''
+
+EXAMPLES = r'''
+- name: Move the subscriber's sequences past the publisher's, with a reserve of 1000
+  pgops.logical_replication.sequence_sync:
+    login_host: hippo
+    db: zoo
+    conninfo:
+      host: rhino
+      dbname: zoo
+      user: logic
+      password: "{{ vault_logic_password }}"
+    schemas: [public]
+    margin: 1000
+  register: seqs
+
+- name: Only two sequences, ignoring those the subscriber does not have
+  pgops.logical_replication.sequence_sync:
+    db: zoo
+    conninfo: {host: rhino, dbname: zoo, user: logic, password: "{{ vault_logic_password }}"}
+    sequences: [public.orders_id_seq, billing.invoice_no]
+    skip_missing: true
+'''
+
+RETURN = r'''
+sequences:
+  description:
+    - Each selected sequence present on both sides, with the publisher's value, the subscriber's
+      C(last_value) before (null when never used) and after this run, and whether it was set.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: public.orders_id_seq, schema: public, sequence: orders_id_seq, publisher_value: 4211,
+       before: 17, after: 5211, changed: true}
+missing:
+  description: Publisher sequences missing on the subscriber, left out because of O(skip_missing).
+  returned: always
+  type: list
+  elements: str
+  sample: [ billing.invoice_no ]
+queries:
+  description: The statements run on the subscriber (or, in check mode, that would run).
+  returned: always
+  type: list
+  elements: str
+  sample: [ "SELECT setval('\"public\".\"orders_id_seq\"'::regclass, 5211, true)" ]
+diff:
+  description: Values of the changed sequences before and after (in diff mode).
+  returned: when diff mode is on
+  type: dict
+  sample: {before: {public.orders_id_seq: 17}, after: {public.orders_id_seq: 5211}}
+'''
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
+    PgOpsError, build_module, run_module)
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _sequences, _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import CONNINFO_SPEC, RemoteServer
+
+FQCN = 'pgops.logical_replication.sequence_sync'
+
+ARGUMENT_SPEC = dict(
+    conninfo=dict(type='dict', required=True, options=CONNINFO_SPEC),
+    schemas=dict(type='list', elements='str', default=[]),
+    sequences=dict(type='list', elements='str', default=[]),
+    margin=dict(type='int', default=0),
+    skip_missing=dict(type='bool', default=False),
+)
+
+
+class SequenceSync(object):
+    def __init__(self, module, session, changes):
+        self.params = module.params
+        self.session = session
+        self.changes = changes
+
+    def run(self):
+        if self.params['margin'] < 0:
+            raise PgOpsError('margin must be 0 or more (it is added to each publisher value); got %d.'
+                             % self.params['margin'])
+        try:
+            params, requested = _sequences.selection(self.params['schemas'], self.params['sequences'])
+        except _sql.IdentifierError as exc:
+            raise PgOpsError(str(exc))
+        publisher_rows = self.read_publisher(params)
+        missing = _sequences.missing_requested(requested, publisher_rows)
+        if missing:
+            raise PgOpsError('Sequence(s) %s do not exist on the publisher (or its role cannot see them); check '
+                             'the names in sequences. Nothing was changed.'
+                             % ', '.join(_sql.display_name(m) for m in missing))
+        keys = [(r['schema'], r['sequence']) for r in publisher_rows]
+        subscriber_rows = self.session.rows(_sequences.SUBSCRIBER_QUERY, _sequences.key_params(keys)) if keys else []
+        try:
+            entries, skipped = _sequences.plan(publisher_rows, subscriber_rows, self.params['margin'],
+                                               self.params['skip_missing'])
+        except _sequences.SequenceError as exc:
+            raise PgOpsError(str(exc))
+        changed = [e for e in entries if e['changed']]
+        self.changes.set_diff(dict((e['name'], e['before']) for e in changed),
+                              dict((e['name'], e['after']) for e in changed))
+        for entry in changed:
+            regclass = _sql.ident(entry['schema'], entry['sequence']).as_string(self.session.conn)
+            self.changes.execute('SELECT setval(%(sequence)s::regclass, %(value)s, true)',
+                                 {'sequence': regclass, 'value': entry['after']})
+        return dict(sequences=entries, missing=skipped)
+
+    def read_publisher(self, params):
+        remote = RemoteServer(self.session, self.params['conninfo'], FQCN)
+        try:
+            return remote.rows(_sequences.PUBLISHER_QUERY, params)
+        finally:
+            remote.close()
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC)
+    run_module(module, FQCN, lambda session, changes: SequenceSync(module, session, changes).run())
+
+
+if __name__ == '__main__':
+    main()

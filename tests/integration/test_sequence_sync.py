@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sequence_sync between two real servers (PostgreSQL 15 and 18)."""
+
+import json
+import time
+
+from pgharness import SUPERUSER_PASSWORD, random_name
+
+FQCN = 'pgops.logical_replication.sequence_sync'
+
+
+def seq_state(server, name):
+    """(last_value, is_called) read from the sequence itself."""
+    return server.sql('SELECT last_value, is_called FROM %s' % name)[0]
+
+
+def log_all_statements(servers, on):
+    for server in servers:
+        server.sql("ALTER SYSTEM SET log_statement = 'all'" if on else 'ALTER SYSTEM RESET log_statement')
+        server.sql('SELECT pg_reload_conf()')
+    deadline = time.time() + 30
+    while any((s.value('SHOW log_statement') == 'all') != on for s in servers):
+        assert time.time() < deadline, 'log_statement was not reloaded'
+        time.sleep(0.1)
+
+
+def test_sequence_sync(ansible, pg_pair):
+    pub, sub = pg_pair
+    up, unused, down, ahead, only_pub = [random_name('seq') for _ in range(5)]
+    made = []
+
+    def create(server, name, extra=''):
+        server.sql('CREATE SEQUENCE %s %s' % (name, extra))
+        made.append((server, name))
+
+    try:
+        for server in (pub, sub):
+            create(server, up)
+            create(server, unused)
+            create(server, down, 'INCREMENT BY -1')
+            create(server, ahead)
+        create(pub, only_pub)
+        pub.sql("SELECT nextval('%s') FROM generate_series(1, 50)" % up)      # publisher at 50
+        pub.sql("SELECT nextval('%s') FROM generate_series(1, 5)" % down)     # publisher at -5
+        pub.sql("SELECT nextval('%s') FROM generate_series(1, 7)" % ahead)    # publisher at 7
+        pub.sql("SELECT setval('%s', 5000)" % only_pub)
+        sub.sql("SELECT setval('%s', 10000)" % ahead)                         # subscriber already past it
+
+        conninfo = dict(host='127.0.0.1', port=pub.port, dbname='postgres', user='postgres',
+                        password=SUPERUSER_PASSWORD)
+        args = dict(sub.login, db='postgres', conninfo=conninfo, sequences=[up, unused, 'public.' + down, ahead],
+                    margin=100)
+        before = [seq_state(sub, n) for n in (up, unused, down, ahead)]
+
+        run = ansible.tasks([
+            {'name': 'check', FQCN: args, 'check_mode': True},
+            {'name': 'missing on subscriber', FQCN: dict(args, sequences=args['sequences'] + [only_pub])},
+            {'name': 'missing, skipped, check', FQCN: dict(args, sequences=args['sequences'] + [only_pub],
+                                                           skip_missing=True), 'check_mode': True},
+            {'name': 'missing on publisher', FQCN: dict(args, sequences=['public.no_such_seq'])},
+        ], diff=True)
+        check, missing, skipped, nopub = [r['result'] for r in run.results]
+        assert check['changed'] and not check.get('failed')
+        q = dict((n, 'public.' + n) for n in (up, unused, down, ahead, only_pub))
+        assert check['diff'] == {'before': {q[up]: None, q[down]: None}, 'after': {q[up]: 150, q[down]: -105}}
+        assert missing['failed'] and 'missing on the subscriber: %s' % q[only_pub] in missing['msg']
+        assert 'skip_missing' in missing['msg'] and missing['queries'] == []
+        assert not skipped.get('failed') and skipped['missing'] == [q[only_pub]]
+        assert nopub['failed'] and 'public.no_such_seq do not exist on the publisher' in nopub['msg']
+        # check mode and the failures changed nothing (read from the sequences themselves)
+        assert [seq_state(sub, n) for n in (up, unused, down, ahead)] == before
+
+        check, apply, check2, apply2 = ansible.quartet('sequence_sync', args)
+        assert check['changed'] and apply['changed'] and not check2['changed'] and not apply2['changed']
+        assert check2['queries'] == [] and apply2['queries'] == []
+        entries = dict((e['name'], e) for e in apply['sequences'])
+        assert entries[q[up]] == dict(name=q[up], schema='public', sequence=up, publisher_value=50, before=None,
+                                   after=150, changed=True)
+        assert entries[q[unused]]['changed'] is False and entries[q[unused]]['publisher_value'] is None
+        assert entries[q[down]]['after'] == -105
+        assert entries[q[ahead]] == dict(name=q[ahead], schema='public', sequence=ahead, publisher_value=7, before=10000,
+                                      after=10000, changed=False)
+        assert sorted(apply['queries']) == sorted([
+            "SELECT setval('\"public\".\"%s\"'::regclass, 150, true)" % up,
+            "SELECT setval('\"public\".\"%s\"'::regclass,  -105, true)" % down])
+        assert SUPERUSER_PASSWORD not in json.dumps([check, apply, check2, apply2])
+
+        assert seq_state(sub, up) == (150, True)                  # >= publisher + margin
+        assert seq_state(sub, unused) == before[1]                # never used on the publisher
+        assert seq_state(sub, down) == (-105, True)
+        assert seq_state(sub, ahead) == (10000, True)             # never moved backwards
+        assert sub.value("SELECT nextval('%s')" % up) == 151
+
+        # the publisher moves on: only that sequence is set again; then a no-op run costs one
+        # connection and at most two statements on the subscriber (one on the publisher)
+        pub.sql("SELECT nextval('%s') FROM generate_series(1, 100)" % up)   # publisher at 150
+        moved = ansible.module('sequence_sync', args)
+        assert moved['changed'] and moved['queries'] == [
+            "SELECT setval('\"public\".\"%s\"'::regclass, 250, true)" % up]
+        assert seq_state(sub, up) == (250, True)
+        log_all_statements((pub, sub), True)
+        try:
+            since_pub, since_sub = pub.log_size(), sub.log_size()
+            again = ansible.module('sequence_sync', args)
+            sub_sessions, sub_statements = sub.statements_of(FQCN, since_sub)
+            pub_sessions, pub_statements = pub.statements_of(FQCN, since_pub)
+        finally:
+            log_all_statements((pub, sub), False)
+        assert not again['changed'] and not again.get('failed')
+        assert len(sub_sessions) == 1 and 1 <= len(sub_statements) <= 2, sub_statements
+        assert len(pub_sessions) == 1 and len(pub_statements) == 1, pub_statements
+        assert SUPERUSER_PASSWORD not in ' '.join(sub_statements + pub_statements)
+    finally:
+        for server, name in made:
+            server.sql('DROP SEQUENCE IF EXISTS %s' % name)
