@@ -15,7 +15,6 @@ options:
       - The role to connect as.
     type: str
     default: postgres
-    aliases: [ login ]
   login_password:
     description:
       - The password of O(login_user). Never logged or returned.

@@ -34,7 +34,7 @@ SSL_MODES = ['allow', 'disable', 'prefer', 'require', 'verify-ca', 'verify-full'
 # The connection options every module takes; documented in doc_fragments/connection.py
 # (tests/unit proves the two agree).
 CONNECTION_ARGUMENT_SPEC = dict(
-    login_user=dict(type='str', default='postgres', aliases=['login']),
+    login_user=dict(type='str', default='postgres'),
     login_password=dict(type='str', default='', no_log=True),
     login_host=dict(type='str', default='', aliases=['host']),
     login_unix_socket=dict(type='str', default='', aliases=['unix_socket']),

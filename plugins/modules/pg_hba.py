@@ -1,0 +1,327 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pg_hba
+short_description: Manage entries of the server's pg_hba.conf, checked by PostgreSQL before reload
+version_added: 0.1.0
+description:
+  - Adds, updates and removes lines of the client authentication file the server uses, the
+    path read from C(SHOW hba_file). Existing lines, comments and include directives are kept
+    byte for byte.
+  - PostgreSQL uses the B(first) line that matches a connection. A new entry goes right before
+    the first existing line that would match any of the connections it is meant for (same
+    connection type family, overlapping database, user and address), so it takes effect; for
+    example it goes above a C(host all all 127.0.0.1/32 trust) line, and a catch-all
+    C(host all all 0.0.0.0/0 reject) at the end stays below it. Where an overlap cannot be ruled
+    out (host names, V(samehost), V(samenet), C(+group), C(@file), regular expressions,
+    C(include) directives) the entry goes above that line. Nothing overlapping means the entry
+    is appended.
+  - An entry whose type, database, user and address are already in the file is updated in place
+    (method and options). If an earlier line would match its connections first, it is moved up
+    to where it takes effect. Entries earlier in O(entries) win over later ones where they overlap.
+  - The file is written atomically (temporary file and rename) keeping its owner, group and mode,
+    after a backup copy next to it. Then C(pg_hba_file_rules) (which reads the file on disk) is
+    checked; on any error the backup is put back, the module fails with the line and PostgreSQL's
+    message, and the configuration is not reloaded. A bad entry never reaches the running server.
+    Only when the file is clean is the configuration reloaded with C(pg_reload_conf()). Never restarts.
+author:
+  - pgops.logical_replication contributors
+extends_documentation_fragment:
+  - pgops.logical_replication.connection
+  - pgops.logical_replication.attributes
+options:
+  entries:
+    description:
+      - The lines to manage.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      type:
+        description:
+          - The connection type. V(local) is a Unix-domain socket and takes no O(entries[].address).
+        type: str
+        choices: [ local, host, hostssl, hostnossl, hostgssenc, hostnogssenc ]
+        default: host
+      database:
+        description:
+          - The database field as in pg_hba.conf. V(replication) matches physical replication
+            connections (logical replication connections match the database name, or V(all)).
+          - Several names separated by commas; a name that is a keyword or has spaces in double quotes.
+        type: str
+        required: true
+      user:
+        description:
+          - The user field as in pg_hba.conf (V(all), a role name, C(+group), several separated by commas).
+        type: str
+        required: true
+      address:
+        description:
+          - For the host types, the client address in CIDR notation (V(192.0.2.10/32), V(2001:db8::/64)),
+            a host name, V(all), V(samehost) or V(samenet). A bare IP address means that one host
+            (C(/32) or C(/128) is added).
+        type: str
+      method:
+        description:
+          - The authentication method. PostgreSQL checks it (an unknown method is refused and
+            the file is put back).
+        type: str
+        default: scram-sha-256
+      options:
+        description:
+          - Authentication options, name to value, for example C(clientcert) V(verify-full) or C(map) V(admins).
+          - The values of C(ldapbindpasswd) and C(radiussecrets) are replaced by C(********) in every output.
+        type: dict
+        default: {}
+  state:
+    description:
+      - V(present) adds or updates the entries, V(absent) removes every line with the type,
+        database, user and address of an entry (its method and options do not matter).
+    type: str
+    choices: [ absent, present ]
+    default: present
+  backup:
+    description:
+      - Keep the backup copy (C(<hba_file>.<pid>.<timestamp>~)) after a successful change.
+        The copy is always made before writing; without this option it is removed once
+        PostgreSQL has accepted the new file.
+    type: bool
+    default: true
+notes:
+  - Runs on the database host itself (the file is local to the server); with a remote server
+    use C(delegate_to) the server's host. The user running the module must be able to write the file.
+  - Needs a superuser connection (C(pg_hba_file_rules) is readable by superusers only); without it
+    the module refuses to change the file, since it could not prove the new file is valid.
+  - If PostgreSQL already reports errors in the file, the module refuses to change it until they are fixed.
+  - Lines of included files (PostgreSQL 16+) are not read; an include directive counts as a line that
+    may match first.
+  - In check mode the new text is computed but not validated by PostgreSQL.
+seealso:
+  - name: The pg_hba.conf file
+    description: PostgreSQL's manual on client authentication lines.
+    link: https://www.postgresql.org/docs/current/auth-pg-hba-conf.html
+  - module: pgops.logical_replication.replication_user
+'''
+
+EXAMPLES = r'''
+- name: Let the subscriber connect as the replication user
+  pgops.logical_replication.pg_hba:
+    login_password: "{{ postgres_password }}"
+    entries:
+      - type: hostssl
+        database: zoo
+        user: logic
+        address: 192.0.2.20/32
+      - type: hostssl
+        database: replication
+        user: logic
+        address: 192.0.2.20
+
+- name: Remove the entries again
+  pgops.logical_replication.pg_hba:
+    state: absent
+    entries:
+      - {type: hostssl, database: zoo, user: logic, address: 192.0.2.20/32}
+'''
+
+RETURN = r'''
+hba_file:
+  description: The file managed (C(SHOW hba_file)).
+  returned: always
+  type: str
+  sample: /etc/postgresql/15/main/pg_hba.conf
+backup_file:
+  description: The backup copy of the file before this run's change, when one was kept.
+  returned: always
+  type: str
+  sample: /etc/postgresql/15/main/pg_hba.conf.4242.2026-01-31@10:00:00~
+entries:
+  description:
+    - The entries changed (or, in check mode, that would change); C(line) is the line number in the
+      new file (in the old file for V(removed)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {action: added, line: 98, text: "host    replication     logic           192.0.2.20/32           scram-sha-256"}
+queries:
+  description:
+    - The statements run, or that would run; the file write is recorded as a comment line.
+  returned: always
+  type: list
+  elements: str
+  sample: [ "-- write /etc/postgresql/15/main/pg_hba.conf", "SELECT pg_reload_conf()" ]
+diff:
+  description: The file text before and after.
+  returned: when diff mode is on
+  type: dict
+  sample: {before: "local all all peer\n", after: "local all all peer\nhost replication logic 192.0.2.20/32 scram-sha-256\n"}
+'''
+
+import os
+import tempfile
+import time
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
+    PgOpsError, build_module, run_module)
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _hba, _sql
+
+FQCN = 'pgops.logical_replication.pg_hba'
+RELOAD_WAIT_SECONDS = 5.0
+# Authentication options that carry a secret: masked in queries, entries and diff.
+SECRET_OPTIONS = ('ldapbindpasswd', 'radiussecrets')
+
+ARGUMENT_SPEC = dict(
+    entries=dict(type='list', elements='dict', required=True, options=dict(
+        type=dict(type='str', default='host', choices=list(_hba.TYPES)),
+        database=dict(type='str', required=True),
+        user=dict(type='str', required=True),
+        address=dict(type='str'),
+        method=dict(type='str', default=_hba.DEFAULT_METHOD),
+        options=dict(type='dict', default={}),
+    )),
+    state=dict(type='str', default='present', choices=['absent', 'present']),
+    backup=dict(type='bool', default=True),
+)
+
+# One statement: where the file is, whether PostgreSQL already reports errors in it, and the
+# configuration load time (to see the reload happen).
+READ_QUERY = """
+SELECT current_setting('hba_file') AS hba_file, pg_conf_load_time() AS loaded,
+       ARRAY(SELECT {where} || 'line ' || r.line_number || ': ' || r.error
+             FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}) AS errors
+"""
+ERRORS_QUERY = """
+SELECT r.line_number, r.error, {file_name} AS file_name
+FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}
+"""
+
+
+class PgHba(object):
+    def __init__(self, module, session, changes):
+        self.module = module
+        self.session = session
+        self.changes = changes
+        self.params = module.params
+        self.has_file_name = session.version >= 160000
+
+    def query(self, template):
+        return template.format(
+            where="r.file_name || ' '" if self.has_file_name else "''",
+            file_name='r.file_name' if self.has_file_name else 'NULL::text',
+            order='r.rule_number NULLS LAST, r.line_number' if self.has_file_name else 'r.line_number')
+
+    def run(self):
+        wanted = []
+        for number, item in enumerate(self.params['entries'], 1):
+            try:
+                record = _hba.entry_record(item)
+            except _hba.HbaError as exc:
+                raise PgOpsError('entries[%d]: %s. Nothing was changed.' % (number, exc))
+            address = _hba.address_text(item['address'], record.address) if record.address else None
+            wanted.append((record, address))
+            for name, value in record.options:
+                if name.lower() in SECRET_OPTIONS:
+                    self.module.no_log_values.add(value)   # masks the echoed module arguments too
+                    self.session.add_secret(value)
+        try:
+            state = self.session.row(self.query(READ_QUERY))
+        except self.session.InsufficientPrivilege:
+            raise PgOpsError('Role %s cannot read pg_hba_file_rules, so a new pg_hba.conf could not be checked '
+                             'before the reload. Connect as a superuser. Nothing was changed.'
+                             % self.params['login_user'])
+        path = state['hba_file']
+        original = self.read_file(path)
+        text = original.decode('utf-8', 'surrogateescape')
+        lines = _hba.parse_file(text)
+        try:
+            new_lines, done = _hba.plan(lines, wanted, self.params['state'])
+        except _hba.HbaError as exc:
+            raise PgOpsError('%s. Nothing was changed.' % exc)
+        new_text = _hba.text_of(new_lines)
+        entries = [dict(action=action, line=_hba.line_number(new_lines if action != 'removed' else lines, line),
+                        text=self.session.mask(line.text.rstrip('\r\n'))) for action, _record, line in done]
+        result = dict(hba_file=path, backup_file=None, entries=entries)
+        if new_text == text:
+            return result
+        if state['errors']:
+            raise PgOpsError('PostgreSQL already reports errors in its pg_hba configuration: %s. Fix them first; '
+                             'nothing was changed.' % '; '.join(state['errors']))
+        self.changes.set_diff(self.session.mask(text), self.session.mask(new_text))
+        if not self.module.check_mode:
+            result['backup_file'] = self.write_checked(path, original, new_text.encode('utf-8', 'surrogateescape'))
+        self.changes.record('-- write %s' % path)
+        self.changes.execute(_sql.stmt('SELECT pg_reload_conf()'))
+        if not self.module.check_mode:
+            self.wait_for_reload(state['loaded'])
+        return result
+
+    def read_file(self, path):
+        try:
+            with open(path, 'rb') as handle:
+                return handle.read()
+        except (IOError, OSError) as exc:
+            raise PgOpsError('Cannot read %s (the server\'s hba_file): %s. The module must run on the database '
+                             'host (use delegate_to) as a user that may read and write that file.' % (path, exc))
+
+    def write(self, path, data):
+        """Write data to path atomically, keeping the file's owner, group and mode."""
+        handle, tmp = tempfile.mkstemp(prefix='.pg_hba.', dir=os.path.dirname(path))
+        try:
+            with os.fdopen(handle, 'wb') as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            self.module.atomic_move(tmp, path, unsafe_writes=False)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def write_checked(self, path, original, data):
+        """Back up, write, let PostgreSQL check the file on disk; put the original back on any error."""
+        backup = self.module.backup_local(path)
+        try:
+            self.write(path, data)
+        except Exception as exc:
+            raise PgOpsError('Could not write %s: %s. The file was not changed (backup: %s).' % (path, exc, backup))
+        errors = self.session.rows(self.query(ERRORS_QUERY))
+        if errors:
+            self.write(path, original)
+            os.unlink(backup)
+            new_lines = data.decode('utf-8', 'surrogateescape').splitlines()
+            details = []
+            for err in errors:
+                where = err['file_name'] or path
+                shown = ''
+                if where == path and err['line_number'] and err['line_number'] <= len(new_lines):
+                    shown = ' (%s)' % new_lines[err['line_number'] - 1].strip()
+                details.append('%s line %s%s: %s' % (where, err['line_number'], shown, err['error']))
+            raise PgOpsError('PostgreSQL refused the new pg_hba.conf: %s. The original file was put back and the '
+                             'configuration was not reloaded.' % '; '.join(details), errors=details)
+        if not self.params['backup']:
+            os.unlink(backup)
+            return None
+        return backup
+
+    def wait_for_reload(self, before):
+        deadline = time.time() + RELOAD_WAIT_SECONDS
+        while time.time() < deadline:
+            if self.session.row('SELECT pg_conf_load_time() > %(before)s AS reloaded', {'before': before})['reloaded']:
+                return
+            time.sleep(0.05)
+        self.module.warn('The server did not report a configuration reload within %.0f s.' % RELOAD_WAIT_SECONDS)
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC)
+    run_module(module, FQCN, lambda session, changes: PgHba(module, session, changes).run())
+
+
+if __name__ == '__main__':
+    main()

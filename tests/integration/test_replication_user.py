@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""replication_user against real servers: role, SCRAM verifier, grants, read back independently."""
+
+import psycopg2
+import psycopg2.extras
+import pytest
+
+from pgharness import random_name
+
+FQCN = 'pgops.logical_replication.replication_user'
+PASSWORD = 'Zebra-Stripes-7431'
+NEW_PASSWORD = 'Giraffe-Neck-9902'
+
+
+def sessions_in_order(server, application_name, since):
+    """[(session id, [statements])] of one application, in the order they appear in the log."""
+    order, statements = [], {}
+    tag = 'app=%s ' % application_name
+    for line in server.log_text(since).splitlines():
+        if tag not in line:
+            continue
+        sess = line.split(' sess=', 1)[1].split(' ', 1)[0]
+        if sess not in statements:
+            order.append(sess)
+            statements[sess] = []
+        if 'LOG:  statement: ' in line:
+            statements[sess].append(line.split('LOG:  statement: ', 1)[1])
+    return [(s, statements[s]) for s in order]
+
+
+def connect_as(server, user, password, replication=None):
+    kwargs = dict(host=server.host, port=server.port, user=user, password=password, dbname='postgres',
+                  connect_timeout=5)
+    if replication:
+        kwargs['connection_factory'] = psycopg2.extras.LogicalReplicationConnection
+    conn = psycopg2.connect(**kwargs)
+    if not replication:
+        conn.autocommit = True
+    return conn
+
+
+def can_select(conn, table):
+    with conn.cursor() as cur:
+        try:
+            cur.execute('SELECT count(*) FROM %s' % table)
+            return cur.fetchone()[0]
+        except psycopg2.errors.InsufficientPrivilege as exc:
+            return str(exc).splitlines()[0]
+
+
+def test_quartet_secret_grants_then_change_and_drop(ansible, new_server):
+    server = new_server(name='ruser', conf={'log_statement': "'all'"})
+    server.sql('CREATE SCHEMA app; CREATE TABLE app.t1 (id int PRIMARY KEY); CREATE TABLE app.t2 (id int); '
+               'CREATE TABLE app.t3 (id int); INSERT INTO app.t1 VALUES (1), (2); '
+               'CREATE SCHEMA other; CREATE TABLE other.x (id int)')
+    name = random_name('logic')
+    args = dict(server.login, name=name, password=PASSWORD, connection_limit=3,
+                grant_select={'tables': ['app.t1', 'app.t2'], 'schemas': ['app']})
+    since = server.log_size()
+    task = {FQCN: args}
+    run = ansible.tasks([dict(task, name='check', check_mode=True), dict(task, name='apply'),
+                         dict(task, name='check again', check_mode=True), dict(task, name='apply again')],
+                        diff=True, verbosity=3)
+    check, apply, check_again, apply_again = [r['result'] for r in run.results]
+
+    expected = ['CREATE ROLE "%s" WITH LOGIN REPLICATION CONNECTION LIMIT 3 PASSWORD \'********\'' % name,
+                'GRANT CONNECT ON DATABASE "postgres" TO "%s"' % name,
+                'GRANT USAGE ON SCHEMA "app" TO "%s"' % name,
+                'GRANT SELECT ON TABLE "app"."t1", "app"."t2" TO "%s"' % name]
+    assert check['changed'] is True and not check.get('failed'), check
+    assert check['queries'] == expected
+    assert check['diff']['before'] == {}
+    assert check['diff']['after'] == dict(name=name, login=True, replication=True, connection_limit=3,
+                                          password='set', connect=True, usage=['app'],
+                                          select=['app.t1', 'app.t2'])
+    assert apply['changed'] is True and apply['queries'] == expected and not apply.get('failed'), apply
+    assert apply['role'] == check['diff']['after']
+    for later in (check_again, apply_again):
+        assert later['changed'] is False and later['queries'] == [] and not later.get('failed'), later
+        assert later['password_compared'] is True
+        assert later['role'] == apply['role']
+
+    # the catalog, read independently
+    role = server.sql('SELECT rolcanlogin, rolreplication, rolconnlimit, rolpassword FROM pg_authid '
+                      'WHERE rolname = %s', (name,))
+    assert role[0][:3] == (True, True, 3)
+    verifier = role[0][3]
+    assert verifier.startswith('SCRAM-SHA-256$4096:')
+    privileges = server.sql(
+        "SELECT c.oid::regclass::text, has_table_privilege(%s, c.oid, 'SELECT'), "
+        "has_table_privilege(%s, c.oid, 'INSERT') FROM pg_class c "
+        "WHERE c.relnamespace IN ('app'::regnamespace, 'other'::regnamespace) AND c.relkind = 'r' ORDER BY 1",
+        (name, name))
+    assert privileges == [('app.t1', True, False), ('app.t2', True, False), ('app.t3', False, False),
+                          ('other.x', False, False)]
+
+    # the password (and the verifier) are nowhere: not in any output at -vvv, not in the server log
+    log = server.log_text(since)
+    for text in (run.stdout, run.stderr, log):
+        assert PASSWORD not in text
+        assert verifier not in text
+        assert verifier.split('$')[2] not in text
+    # a run that changes nothing: one connection, at most two statements
+    sessions = sessions_in_order(server, FQCN, since)
+    assert len(sessions) == 4
+    for _sess, statements in sessions[2:]:
+        assert len(statements) <= 2, statements
+
+    # the user connects, opens a replication connection, and reads only what was granted
+    conn = connect_as(server, name, PASSWORD)
+    assert can_select(conn, 'app.t1') == 2
+    assert can_select(conn, 'app.t2') == 0
+    assert can_select(conn, 'app.t3') == 'permission denied for table t3'
+    assert can_select(conn, 'other.x') == 'permission denied for schema other'
+    conn.close()
+    repl = connect_as(server, name, PASSWORD, replication=True)
+    with repl.cursor() as cur:
+        cur.execute('IDENTIFY_SYSTEM')
+        assert cur.fetchone()[3] == 'postgres'
+    repl.close()
+
+    # change: a new password, one table fewer, no connection limit; then every table of the schema
+    changed = dict(args, password=NEW_PASSWORD, connection_limit=-1,
+                   grant_select={'tables': ['app.t1'], 'schemas': ['app']})
+    every = dict(args, password=NEW_PASSWORD, connection_limit=-1,
+                 grant_select={'schemas': ['app'], 'all_tables_in_schemas': True})
+    on_create = dict(every, password='something-else', update_password='on_create')
+    since = server.log_size()
+    run = ansible.tasks([{'name': 'change', FQCN: changed}, {'name': 'change again', FQCN: changed},
+                         {'name': 'all tables', FQCN: every}, {'name': 'all tables again', FQCN: every},
+                         {'name': 'on_create', FQCN: on_create}], verbosity=3)
+    change, change_again, every_tables, every_again, on_create_run = [r['result'] for r in run.results]
+    assert change['changed'] is True, change
+    assert change['queries'] == [
+        'ALTER ROLE "%s" WITH CONNECTION LIMIT -1 PASSWORD \'********\'' % name,
+        'REVOKE SELECT ON TABLE "app"."t2" FROM "%s"' % name]
+    assert every_tables['changed'] is True and every_tables['queries'] == [
+        'GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "%s"' % name]
+    for result in (change_again, every_again, on_create_run):
+        assert result['changed'] is False and not result.get('failed'), result
+    new_verifier = server.value('SELECT rolpassword FROM pg_authid WHERE rolname = %s', (name,))
+    log = server.log_text(since)
+    for text in (run.stdout, run.stderr, log):
+        for secret in (NEW_PASSWORD, PASSWORD, 'something-else', new_verifier.split('$')[2]):
+            assert secret not in text
+    with pytest.raises(psycopg2.OperationalError, match='password authentication failed'):
+        connect_as(server, name, PASSWORD)
+    conn = connect_as(server, name, NEW_PASSWORD)
+    assert [can_select(conn, t) for t in ('app.t1', 'app.t2', 'app.t3', 'other.x')] == [
+        2, 0, 0, 'permission denied for schema other']
+    conn.close()
+
+    # NOLOGIN: the role stays, with its grants, but cannot log in
+    nologin = ansible.module('replication_user', dict(every, login=False))
+    assert nologin['changed'] is True and nologin['queries'] == ['ALTER ROLE "%s" WITH NOLOGIN' % name], nologin
+    assert nologin['role']['login'] is False
+    with pytest.raises(psycopg2.OperationalError, match='is not permitted to log in'):
+        connect_as(server, name, NEW_PASSWORD)
+
+    # absent: revoke and drop
+    check, apply, check_again, apply_again = ansible.quartet('replication_user', dict(server.login, name=name,
+                                                                                      state='absent'))
+    assert check['changed'] is True and check['diff']['after'] == {}
+    assert apply['queries'] == ['REVOKE ALL ON ALL TABLES IN SCHEMA "app" FROM "%s"' % name,
+                                'REVOKE ALL ON SCHEMA "app" FROM "%s"' % name,
+                                'REVOKE ALL ON DATABASE "postgres" FROM "%s"' % name,
+                                'DROP ROLE "%s"' % name]
+    assert apply['changed'] is True and check_again['changed'] is False and apply_again['changed'] is False
+    assert server.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (name,)) == 0
+
+
+def test_server_made_verifier_recognised_and_refusals(ansible, pg):
+    name, owner = random_name('logic'), random_name('owner')
+    schema = random_name('s')
+    try:
+        # PostgreSQL computes this verifier itself: the module must recognise the password as unchanged
+        pg.sql("SET password_encryption = 'scram-sha-256'; CREATE ROLE %s LOGIN REPLICATION PASSWORD %%s; "
+               "GRANT CONNECT ON DATABASE postgres TO %s; CREATE ROLE %s LOGIN; CREATE SCHEMA %s; "
+               "CREATE TABLE %s.owned (id int); ALTER TABLE %s.owned OWNER TO %s"
+               % (name, name, owner, schema, schema, schema, owner), (PASSWORD,))
+        stored = pg.value('SELECT rolpassword FROM pg_authid WHERE rolname = %s', (name,))
+        run = ansible.tasks([
+            {'name': 'same password', FQCN: dict(pg.login, name=name, password=PASSWORD)},
+            {'name': 'missing table', FQCN: dict(pg.login, name=name, password=PASSWORD,
+                                                 grant_select={'tables': ['%s.nope' % schema]})},
+            {'name': 'missing schema', FQCN: dict(pg.login, name=name,
+                                                  grant_select={'schemas': ['no_such_schema_x']})},
+            {'name': 'owner', FQCN: dict(pg.login, name=owner, state='absent')},
+            {'name': 'all without schemas', FQCN: dict(pg.login, name=name,
+                                                       grant_select={'all_tables_in_schemas': True})},
+        ])
+        same, table, missing_schema, owns, no_schemas = [r['result'] for r in run.results]
+        assert same['changed'] is False and same['password_compared'] is True and same['queries'] == [], same
+        assert table.get('failed') and table['msg'] == (
+            'Table(s) %s.nope do not exist in database postgres. Nothing was granted; create them or correct '
+            'grant_select.tables.' % schema)
+        assert missing_schema.get('failed') and missing_schema['msg'].startswith(
+            'Schema(s) no_such_schema_x do not exist in database postgres.')
+        assert owns.get('failed') and owns['msg'].startswith(
+            'Role %s owns objects (in: postgres), so it cannot be dropped.' % owner)
+        assert no_schemas.get('failed') and no_schemas['msg'] == (
+            'grant_select.all_tables_in_schemas needs grant_select.schemas. Nothing was changed.')
+        for result in (table, missing_schema, owns, no_schemas):
+            assert result['changed'] is False and result['queries'] == []
+        assert pg.value('SELECT rolpassword FROM pg_authid WHERE rolname = %s', (name,)) == stored
+        assert pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (owner,)) == 1
+    finally:
+        pg.sql('DROP SCHEMA IF EXISTS %s CASCADE' % schema)
+        for role in (name, owner):
+            if pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (role,)):
+                pg.sql('REVOKE ALL ON DATABASE postgres FROM %s; DROP ROLE %s' % (role, role))
