@@ -1,0 +1,632 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pgops.logical_replication contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: postgresql_subscription
+short_description: Create, alter, refresh and drop logical replication subscriptions
+version_added: 0.1.0
+description:
+  - Manages a subscription (C(CREATE/ALTER/DROP SUBSCRIPTION)) in the database O(db) of the
+    subscriber.
+  - Reconciles in place everything PostgreSQL can change on an existing subscription, that is the
+    publications (C(ADD), C(DROP) or C(SET PUBLICATION)), the connection, every C(WITH) option
+    that C(ALTER SUBSCRIPTION ... SET) accepts on the server's version, the owner, the comment and
+    whether it is enabled. An option that cannot change after creation is an error that names it
+    and the way out; it is never silently ignored.
+  - Only the options you give are compared; an option left out keeps its current value.
+  - The connection is built from O(conninfo) with libpq quoting (any password works) and compared
+    with the stored one by meaning (order and spelling of the keywords do not matter).
+  - The password is never returned, shown in RV(queries), the diff, warnings or errors, and the
+    module turns statement logging off for its own session (when allowed) before a statement that
+    carries it, so it does not reach the server log either.
+  - With O(wait_for_sync) it waits, inside the module, until every table of the subscription is
+    ready after the initial copy.
+author:
+  - pgops.logical_replication contributors
+extends_documentation_fragment:
+  - pgops.logical_replication.connection
+  - pgops.logical_replication.attributes
+options:
+  name:
+    description:
+      - Name of the subscription, taken as written (case and any character are kept; no quoting needed).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the subscription or brings it to the given options.
+      - V(absent) drops it (see O(keep_slot_on_drop)).
+      - V(enabled) and V(disabled) are V(present) plus C(ENABLE) or C(DISABLE).
+      - V(refreshed) is V(present) plus C(REFRESH PUBLICATION), to pick up tables added to the
+        publications. It always reports a change on an existing subscription, except that a
+        subscription created or whose publications changed in the same run is not refreshed twice.
+    type: str
+    choices: [ present, absent, refreshed, enabled, disabled ]
+    default: present
+  publications:
+    description:
+      - Names of the publications on the publisher. Required to create.
+      - On an existing subscription, publications not listed are dropped and new ones added.
+    type: list
+    elements: str
+  refresh:
+    description:
+      - When O(publications) change, refresh the table list at the same time (C(refresh = true)).
+      - PostgreSQL refuses a refresh on a disabled subscription, so a disabled one is changed
+        without refresh; run O(state=refreshed) after enabling it.
+    type: bool
+    default: true
+  conninfo:
+    description:
+      - How the subscriber connects to the publisher, as libpq keywords. Required to create.
+      - An unknown keyword is an error that names it.
+      - Values are quoted by libpq rules, so a password with spaces, quotes or backslashes works.
+    type: dict
+    suboptions:
+      host: {description: [Host name(s) of the publisher.], type: str}
+      hostaddr: {description: [IP address(es) of the publisher.], type: str}
+      port: {description: [Port of the publisher.], type: int}
+      dbname: {description: [Database on the publisher.], type: str}
+      user: {description: [Role to connect as (needs REPLICATION or superuser).], type: str}
+      password: {description: [Password of O(conninfo.user). Never returned or logged.], type: str}
+      passfile: {description: [Password file on the subscriber's server host.], type: str}
+      require_auth: {description: [Authentication methods the client accepts.], type: str}
+      channel_binding: {description: [Channel binding (disable/prefer/require).], type: str}
+      connect_timeout: {description: [Seconds to wait for the connection.], type: int}
+      client_encoding: {description: [Client encoding.], type: str}
+      options: {description: [Command-line options sent to the publisher.], type: str}
+      application_name: {description: [application_name of the walsender on the publisher.], type: str}
+      fallback_application_name: {description: [Fallback application_name.], type: str}
+      keepalives: {description: [TCP keepalives (1 on, 0 off).], type: int}
+      keepalives_idle: {description: [Seconds of inactivity before a keepalive.], type: int}
+      keepalives_interval: {description: [Seconds between keepalives.], type: int}
+      keepalives_count: {description: [Keepalives lost before the connection is dead.], type: int}
+      tcp_user_timeout: {description: [TCP_USER_TIMEOUT in milliseconds.], type: int}
+      sslmode: {description: [SSL mode.], type: str}
+      sslnegotiation: {description: [SSL negotiation (postgres/direct).], type: str}
+      sslcompression: {description: [SSL compression (1/0).], type: str}
+      sslcert: {description: [Client certificate file on the subscriber's host.], type: str}
+      sslkey: {description: [Client key file on the subscriber's host.], type: str}
+      sslpassword: {description: [Password of O(conninfo.sslkey). Never returned or logged.], type: str}
+      sslcertmode: {description: [Client certificate mode.], type: str}
+      sslrootcert: {description: [Root certificate file on the subscriber's host.], type: str}
+      sslcrl: {description: [Certificate revocation list file.], type: str}
+      sslcrldir: {description: [Certificate revocation list directory.], type: str}
+      sslsni: {description: [Send SNI (1/0).], type: str}
+      requirepeer: {description: [Required peer OS user (Unix sockets).], type: str}
+      ssl_min_protocol_version: {description: [Minimum TLS version.], type: str}
+      ssl_max_protocol_version: {description: [Maximum TLS version.], type: str}
+      gssencmode: {description: [GSS encryption mode.], type: str}
+      krbsrvname: {description: [Kerberos service name.], type: str}
+      gsslib: {description: [GSS library (Windows).], type: str}
+      gssdelegation: {description: [Delegate GSS credentials (1/0).], type: str}
+      service: {description: [Service name in pg_service.conf.], type: str}
+      target_session_attrs: {description: [Required session attributes.], type: str}
+      load_balance_hosts: {description: [Host selection order (disable/random).], type: str}
+  enabled:
+    description:
+      - Whether the subscription replicates. Changed in place (C(ENABLE)/C(DISABLE)).
+      - Contradicting O(state=enabled) or O(state=disabled) is an error.
+    type: bool
+  connect:
+    description:
+      - Creation only. V(false) creates the subscription without contacting the publisher (no
+        slot, no copy, disabled); create the slot later, then O(state=enabled) and O(state=refreshed).
+    type: bool
+  create_slot:
+    description:
+      - Creation only. Whether CREATE SUBSCRIPTION creates the replication slot on the publisher.
+    type: bool
+  slot_name:
+    description:
+      - Name of the replication slot on the publisher; V(none) for no slot (C(slot_name = NONE), only
+        with O(enabled=false) and O(create_slot=false), or on a disabled subscription).
+      - Changed in place, e.g. to attach a slot created later.
+    type: str
+  copy_data:
+    description:
+      - Whether the existing rows are copied, at creation and at every refresh this run makes
+        (O(state=refreshed), or O(publications) changed with O(refresh)). Never compared.
+    type: bool
+  synchronous_commit:
+    description:
+      - C(synchronous_commit) of the apply worker. Changed in place.
+    type: str
+    choices: [ 'on', 'off', local, remote_write, remote_apply ]
+  binary:
+    description:
+      - Binary transfer of the data. Changed in place.
+    type: bool
+  streaming:
+    description:
+      - Streaming of large in-progress transactions. V(parallel) needs PostgreSQL 16. Changed in place.
+    type: str
+    choices: [ 'off', 'on', parallel ]
+  two_phase:
+    description:
+      - Two-phase commit decoding. PostgreSQL 15 or later.
+      - Fixed at creation before PostgreSQL 18 (a different value is an error); on 18 it is changed
+        while the subscription is disabled.
+    type: bool
+  disable_on_error:
+    description:
+      - Disable the subscription when the apply worker hits an error. PostgreSQL 15 or later. Changed in place.
+    type: bool
+  origin:
+    description:
+      - V(none) replicates only changes that originated on the publisher (no loops in two-way
+        setups). PostgreSQL 16 or later. Changed in place.
+    type: str
+    choices: [ any, none ]
+  password_required:
+    description:
+      - Whether the connection must use a password. PostgreSQL 16 or later; only a superuser may set V(false).
+    type: bool
+  run_as_owner:
+    description:
+      - Apply changes as the subscription owner rather than the table owners. PostgreSQL 16 or later.
+    type: bool
+  failover:
+    description:
+      - Synchronise the slot to physical standbys of the publisher. PostgreSQL 17 or later; changed
+        only while the subscription is disabled.
+    type: bool
+  owner:
+    description:
+      - Owner of the subscription. Changed in place (C(ALTER SUBSCRIPTION ... OWNER TO)).
+    type: str
+  comment:
+    description:
+      - Comment on the subscription. V('') removes it.
+    type: str
+  wait_for_sync:
+    description:
+      - After the run, wait until every table of the subscription is ready (state C(r) in
+        C(pg_subscription_rel)), polling every 0.1 s on the same connection.
+      - Fails after O(sync_timeout) seconds naming the tables not ready and their states. Not done in check mode.
+    type: bool
+    default: false
+  sync_timeout:
+    description:
+      - Seconds O(wait_for_sync) waits.
+    type: float
+    default: 300.0
+  keep_slot_on_drop:
+    description:
+      - With O(state=absent), detach the slot before dropping (C(DISABLE), C(SET (slot_name = NONE)),
+        C(DROP)), so a dead or moved publisher never blocks the drop. The slot left on the
+        publisher is returned in RV(kept_slot); drop it there, or it keeps WAL.
+    type: bool
+    default: false
+  skip_lsn:
+    description:
+      - Skip the remote transaction that finishes at this LSN (C(ALTER SUBSCRIPTION ... SKIP)), to step
+        over a conflicting transaction; the LSN is in the subscriber's server log ("finished at ...").
+        V(none) clears a pending skip. PostgreSQL 15 or later.
+      - Not changed again once the subscription has replicated past that LSN.
+    type: str
+notes:
+  - C(CREATE SUBSCRIPTION) with a slot and C(DROP SUBSCRIPTION) cannot run in a transaction; the
+    module's session is in autocommit.
+  - Reading the stored connection needs a superuser; for other roles (managed services) the
+    connection is not compared and a warning says so.
+  - O(name) and O(publications) are identifiers taken as written, e.g. V(Sales) is C("Sales").
+seealso:
+  - name: CREATE SUBSCRIPTION
+    description: The options and what they do.
+    link: https://www.postgresql.org/docs/current/sql-createsubscription.html
+  - name: ALTER SUBSCRIPTION
+    description: What can be changed in place.
+    link: https://www.postgresql.org/docs/current/sql-altersubscription.html
+  - module: pgops.logical_replication.postgresql_publication
+  - module: pgops.logical_replication.replication_slot
+'''
+
+EXAMPLES = r'''
+- name: Subscribe to the publication zoo and wait for the initial copy
+  pgops.logical_replication.postgresql_subscription:
+    db: zoo
+    name: zoo
+    publications: [ zoo ]
+    conninfo:
+      host: rhino.example.com
+      dbname: zoo
+      user: logic
+      password: "{{ vault_logic_password }}"
+    wait_for_sync: true
+    sync_timeout: 3600
+
+- name: Create without touching the publisher; the slot is made later
+  pgops.logical_replication.postgresql_subscription:
+    db: zoo
+    name: zoo
+    publications: [ zoo ]
+    conninfo: {host: rhino.example.com, dbname: zoo, user: logic, password: "{{ vault_logic_password }}"}
+    connect: false
+
+- name: Then enable it and fetch the table list
+  pgops.logical_replication.postgresql_subscription:
+    db: zoo
+    name: zoo
+    state: refreshed
+    enabled: true
+
+- name: Step over a conflicting transaction
+  pgops.logical_replication.postgresql_subscription:
+    db: zoo
+    name: zoo
+    skip_lsn: 0/14C0378
+
+- name: Drop even when the publisher is gone, keeping its slot
+  pgops.logical_replication.postgresql_subscription:
+    db: zoo
+    name: zoo
+    state: absent
+    keep_slot_on_drop: true
+  register: dropped
+
+- name: Report the slot left behind
+  ansible.builtin.debug:
+    msg: "Drop slot {{ dropped.kept_slot }} on the publisher"
+  when: dropped.kept_slot
+'''
+
+RETURN = r'''
+exists:
+  description: Whether the subscription exists after the run (in check mode, would exist).
+  returned: always
+  type: bool
+  sample: true
+name:
+  description: Name of the subscription.
+  returned: always
+  type: str
+  sample: zoo
+publications:
+  description: Publications of the subscription.
+  returned: when the subscription exists
+  type: list
+  elements: str
+  sample: [ zoo ]
+enabled:
+  description: Whether the subscription is enabled.
+  returned: when the subscription exists
+  type: bool
+  sample: true
+slot_name:
+  description: Replication slot on the publisher, null for NONE.
+  returned: when the subscription exists
+  type: str
+  sample: zoo
+options:
+  description: The stored WITH options this server version has.
+  returned: when the subscription exists
+  type: dict
+  sample: {synchronous_commit: 'off', binary: false, streaming: 'on', two_phase: false, disable_on_error: false}
+owner:
+  description: Owner of the subscription.
+  returned: when the subscription exists
+  type: str
+  sample: postgres
+comment:
+  description: Comment on the subscription, null when none.
+  returned: when the subscription exists
+  type: str
+  sample: replicated from rhino
+conninfo:
+  description: The stored connection as libpq keywords, secrets replaced by C(********); null when this role cannot read it.
+  returned: when the subscription exists
+  type: dict
+  sample: {host: rhino.example.com, dbname: zoo, user: logic, password: '********'}
+tables:
+  description: Tables of the subscription with their synchronisation state (C(i), C(d), C(f), C(s), C(r)).
+  returned: when the subscription exists
+  type: list
+  elements: dict
+  sample: [ {schema: public, name: abc, state: r, state_name: ready, lsn: 0/1570F58} ]
+waited:
+  description: Seconds spent waiting for the tables to be ready.
+  returned: when O(wait_for_sync) waited
+  type: float
+  sample: 1.6
+kept_slot:
+  description: With O(keep_slot_on_drop), the replication slot left on the publisher (null if none).
+  returned: when O(state=absent)
+  type: str
+  sample: zoo
+queries:
+  description: The statements run (or, in check mode, that would run), passwords replaced by C(********).
+  returned: always
+  type: list
+  elements: str
+  sample: [ "ALTER SUBSCRIPTION \"zoo\" SET (binary = true)" ]
+diff:
+  description: The subscription before and after (connection masked).
+  returned: when diff mode is on
+  type: dict
+  sample: {before: {binary: false}, after: {binary: true}}
+'''
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
+    PgOpsError, build_module, run_module)
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo, _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _subscription as sub
+
+FQCN = 'pgops.logical_replication.postgresql_subscription'
+
+ARGUMENT_SPEC = dict(
+    name=dict(type='str', required=True),
+    state=dict(type='str', default='present', choices=['present', 'absent', 'refreshed', 'enabled', 'disabled']),
+    publications=dict(type='list', elements='str'),
+    refresh=dict(type='bool', default=True),
+    conninfo=dict(type='dict', options=_conninfo.OPTION_SPEC),
+    enabled=dict(type='bool'),
+    connect=dict(type='bool'),
+    create_slot=dict(type='bool'),
+    slot_name=dict(type='str'),
+    copy_data=dict(type='bool'),
+    synchronous_commit=dict(type='str', choices=['on', 'off', 'local', 'remote_write', 'remote_apply']),
+    binary=dict(type='bool'),
+    streaming=dict(type='str', choices=['off', 'on', 'parallel']),
+    two_phase=dict(type='bool'),
+    disable_on_error=dict(type='bool'),
+    origin=dict(type='str', choices=['any', 'none']),
+    password_required=dict(type='bool', no_log=False),
+    run_as_owner=dict(type='bool'),
+    failover=dict(type='bool'),
+    owner=dict(type='str'),
+    comment=dict(type='str'),
+    wait_for_sync=dict(type='bool', default=False),
+    sync_timeout=dict(type='float', default=300.0),
+    keep_slot_on_drop=dict(type='bool', default=False),
+    skip_lsn=dict(type='str'),
+)
+
+
+def shown_state(state):
+    """What the module returns (and diffs) about a subscription: never the password."""
+    if not state:
+        return {}
+    conninfo = None
+    if state.get('conninfo') is not None:
+        conninfo = _conninfo.mask(_conninfo.parse(state['conninfo']))
+    return dict(name=state['name'], publications=list(state['publications']), enabled=state['enabled'],
+                slot_name=state['slot_name'], options=sub.options_of(state), owner=state['owner'],
+                comment=state['comment'], conninfo=conninfo)
+
+
+class Subscription(object):
+    def __init__(self, module, session, changes):
+        self.module = module
+        self.session = session
+        self.changes = changes
+        self.params = module.params
+        self.name = self.params['name']
+        self.hidden = False
+
+    # -- entry ---------------------------------------------------------------------------------
+    def run(self):
+        p = self.params
+        try:
+            _sql.check_name(self.name, 'subscription name')
+            for pub in p['publications'] or []:
+                _sql.check_name(pub, 'publication name')
+            self.options = sub.wanted_options(p)
+            sub.check_versions(self.options, self.session.version,
+                               ['subscription_skip_lsn'] if p['skip_lsn'] is not None else [])
+            if p['skip_lsn'] is not None and p['skip_lsn'].lower() != 'none':
+                sub.lsn_value(p['skip_lsn'])
+            self.enabled = sub.target_enabled(p['state'], p['enabled'])
+        except (_sql.IdentifierError, sub.PlanError) as exc:
+            raise PgOpsError(str(exc))
+        self.conninfo = self.wanted_conninfo()
+        current = sub.read(self.session, self.name, origin_lsn=p['skip_lsn'] is not None)
+        if p['state'] == 'absent':
+            return self.drop(current)
+        try:
+            if current is None:
+                after = self.create()
+            else:
+                after = self.alter(current)
+        except sub.PlanError as exc:
+            raise PgOpsError(str(exc))
+        self.changes.set_diff(shown_state(current), shown_state(after))
+        result = dict(shown_state(after), exists=True, tables=after.get('tables', []))
+        if p['wait_for_sync'] and not self.module.check_mode:
+            try:
+                tables, waited = sub.wait_for_sync(self.session, after['oid'], p['sync_timeout'],
+                                                   tables=after.get('tables'))
+            except sub.SyncTimeout as exc:
+                raise PgOpsError(str(exc), tables=exc.tables, waited=exc.waited)
+            result.update(tables=tables, waited=waited)
+        return result
+
+    def wanted_conninfo(self):
+        given = self.params['conninfo']
+        if not given:
+            return None
+        try:
+            clean = _conninfo.normalize(given)
+        except _conninfo.ConninfoError as exc:
+            raise PgOpsError('conninfo: %s' % exc)
+        for key in _conninfo.SECRET_KEYS:
+            if clean.get(key):
+                self.session.add_secret(clean[key])
+        return clean
+
+    # -- executing -----------------------------------------------------------------------------
+    def execute(self, statement):
+        self.changes.execute(statement)
+
+    def execute_with_conninfo(self, composed):
+        """A statement with a {conninfo} placeholder: the real one is bound, the masked one shown."""
+        text = _conninfo.build(self.conninfo)
+        if any(self.conninfo.get(k) for k in _conninfo.SECRET_KEYS) and not self.module.check_mode and not self.hidden:
+            self.hidden = True
+            if not self.session.hide_statements_from_log():
+                self.module.warn('This role may not turn statement logging off for its session, so if the server '
+                                 'logs statements (log_statement, log_min_duration_statement) its log records the '
+                                 'connection string of this subscription, password included.')
+        query = sub.render_with_placeholder(composed, self.session.conn)
+        self.changes.execute(query, {'conninfo': text}, shown_params={'conninfo': _conninfo.mask(text)})
+
+    def stmt(self, template, *args):
+        return _sql.stmt(template, _sql.ident(self.name), *args)
+
+    # -- create --------------------------------------------------------------------------------
+    def create(self):
+        p = self.params
+        missing = [o for o in ('conninfo', 'publications') if not p[o]]
+        if missing:
+            raise PgOpsError('Subscription %s does not exist; to create it give %s.'
+                             % (_sql.display_name([self.name]), ' and '.join(missing)))
+        options = dict(self.options)
+        if ('slot_name' not in options and options.get('connect') is not False
+                and options.get('create_slot') is not False and not sub.valid_slot_name(self.name)):
+            raise PgOpsError('The replication slot is named after the subscription by default, but %s is not a valid '
+                             'slot name (only lower case letters, digits and _, at most 63 bytes). Give slot_name.'
+                             % _sql.display_name([self.name]))
+        if self.enabled is not None:
+            options['enabled'] = self.enabled
+        template = 'CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}'
+        args = [sub.sql.Placeholder('conninfo'), sub.idents(p['publications'])]
+        if options:
+            template += ' WITH ({})'
+            args.append(sub.with_clause(options))
+        self.execute_with_conninfo(self.stmt(template, *args))
+        me = self.params.get('session_role') or self.params['login_user']
+        if p['owner'] and p['owner'] != me:
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(p['owner'])))
+        if p['comment']:
+            self.execute(self.stmt('COMMENT ON SUBSCRIPTION {} IS {}', _sql.literal(p['comment'])))
+        if p['skip_lsn'] is not None and p['skip_lsn'].lower() != 'none':
+            self.module.warn('skip_lsn is ignored for a subscription created in this run.')
+        if self.module.check_mode:
+            return self.imagined(None, options)
+        return sub.read(self.session, self.name)
+
+    # -- alter ---------------------------------------------------------------------------------
+    def alter(self, current):
+        p = self.params
+        differs = False
+        if self.conninfo is not None:
+            if current['conninfo_readable']:
+                differs = not _conninfo.same(current['conninfo'], self.conninfo)
+            else:
+                self.module.warn('This role cannot read the stored connection of subscription %s '
+                                 '(pg_subscription.subconninfo needs a superuser), so conninfo cannot be compared '
+                                 'and is left as it is. Connect as a superuser to reconcile it.'
+                                 % _sql.display_name([self.name]))
+        want = dict(enabled=self.enabled, options=self.options, conninfo_differs=differs,
+                    publications=p['publications'], refresh=p['refresh'], copy_data=p['copy_data'],
+                    refreshed=p['state'] == 'refreshed', owner=p['owner'], comment=p['comment'],
+                    skip_lsn=p['skip_lsn'])
+        actions = sub.plan(current, want, self.session.version)
+        self.oid = current['oid']
+        for action in actions:
+            self.run_action(action)
+        if not actions:
+            return current
+        if self.module.check_mode:
+            return self.imagined(current, actions)
+        return sub.read(self.session, self.name)
+
+    def run_action(self, action):
+        kind = action[0]
+        if kind in ('disable', 'enable'):
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s' % kind.upper()))
+        elif kind == 'connection':
+            self.execute_with_conninfo(self.stmt('ALTER SUBSCRIPTION {} CONNECTION {}',
+                                                 sub.sql.Placeholder('conninfo')))
+        elif kind == 'set':
+            if not self.module.check_mode and ({'two_phase', 'failover'} & set(action[1])):
+                sub.wait_for_workers_to_stop(self.session, self.oid)
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} SET ({})', sub.with_clause(action[1])))
+        elif kind == 'publications':
+            verb, names, refresh, copy_data = action[1:]
+            opts = _sql.literal(refresh) if copy_data is None else _sql.stmt(
+                '{}, copy_data = {}', _sql.literal(refresh), _sql.literal(copy_data))
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s PUBLICATION {} WITH (refresh = {})' % verb.upper(),
+                                   sub.idents(names), opts))
+        elif kind == 'refresh':
+            if action[1] is None:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'))
+            else:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = {})',
+                                       _sql.literal(action[1])))
+        elif kind == 'owner':
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(action[1])))
+        elif kind == 'comment':
+            self.execute(self.stmt('COMMENT ON SUBSCRIPTION {} IS {}', _sql.literal(action[1])))
+        elif kind == 'skip':
+            value = _sql.stmt('NONE') if action[1] is None else _sql.literal(action[1])
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} SKIP (lsn = {})', value))
+
+    def imagined(self, current, changes):
+        """The state a check-mode run would leave (no server round trip)."""
+        p = self.params
+        if current is None:
+            state = dict(name=self.name, publications=list(p['publications']), owner=p['owner'] or
+                         p.get('session_role') or p['login_user'], comment=p['comment'] or None,
+                         enabled=changes.get('enabled', changes.get('connect', True) is not False),
+                         slot_name=changes['slot_name'] if 'slot_name' in changes else self.name,
+                         conninfo=_conninfo.build(self.conninfo), oid=None, tables=[])
+            state.update((k, v) for k, v in changes.items() if k in sub.STORED)
+            return state
+        state = dict(current)
+        for action in changes:
+            kind = action[0]
+            if kind in ('disable', 'enable'):
+                state['enabled'] = kind == 'enable'
+            elif kind == 'connection':
+                state['conninfo'] = _conninfo.build(self.conninfo)
+            elif kind == 'set':
+                state.update(action[1])
+            elif kind == 'publications':
+                state['publications'] = list(p['publications'])
+            elif kind in ('owner', 'comment'):
+                state[kind] = action[1]
+        return state
+
+    # -- drop ----------------------------------------------------------------------------------
+    def drop(self, current):
+        result = dict(exists=False, name=self.name, kept_slot=None)
+        if current is None:
+            return result
+        keep = self.params['keep_slot_on_drop']
+        if keep:
+            if current['enabled']:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} DISABLE'))
+            if current['slot_name']:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} SET (slot_name = NONE)'))
+                result['kept_slot'] = current['slot_name']
+                self.module.warn('The replication slot %s is left on the publisher and keeps WAL there until it is '
+                                 'dropped (pgops.logical_replication.replication_slot state: absent).'
+                                 % current['slot_name'])
+        self.changes.set_diff(shown_state(current), {})
+        try:
+            self.execute(self.stmt('DROP SUBSCRIPTION {}'))
+        except Exception as exc:
+            if keep or not hasattr(exc, 'pgerror'):
+                raise
+            raise PgOpsError(
+                'Could not drop subscription %s: %s. DROP SUBSCRIPTION also drops its replication slot on the '
+                'publisher; when the publisher is unreachable or the slot must stay, run again with '
+                'keep_slot_on_drop: true (the slot is then left on the publisher and reported).'
+                % (_sql.display_name([self.name]), (exc.pgerror or str(exc)).strip()),
+                sqlstate=getattr(exc, 'pgcode', None))
+        return result
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC)
+    run_module(module, FQCN, lambda session, changes: Subscription(module, session, changes).run())
+
+
+if __name__ == '__main__':
+    main()
