@@ -33,6 +33,25 @@ KEYWORDS = (
 )
 
 
+# Keywords whose values are integers (typed as int in the option spec).
+INT_KEYWORDS = ('port', 'connect_timeout', 'keepalives', 'keepalives_idle', 'keepalives_interval',
+                'keepalives_count', 'tcp_user_timeout')
+
+
+def _keyword_spec(key):
+    spec = dict(type='int' if key in INT_KEYWORDS else 'str')
+    if key in SECRET_KEYS:
+        spec['no_log'] = True
+    elif 'pass' in key or 'key' in key:
+        spec['no_log'] = False  # passfile, sslkey: paths, not secrets
+    return spec
+
+
+# The suboptions of every conninfo dict option (postgresql_subscription conninfo,
+# sequence_sync conninfo, replication_info publisher): each libpq keyword, secrets no_log.
+OPTION_SPEC = dict((key, _keyword_spec(key)) for key in KEYWORDS)
+
+
 class ConninfoError(ValueError):
     """A connection description that libpq would not accept."""
 

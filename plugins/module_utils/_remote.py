@@ -14,21 +14,8 @@ __metaclass__ = type
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import PgOpsError, psycopg2
 
-INT_KEYWORDS = ('port', 'connect_timeout', 'keepalives', 'keepalives_idle', 'keepalives_interval',
-                'keepalives_count', 'tcp_user_timeout')
-
-
-def _keyword_spec(key):
-    spec = dict(type='int' if key in INT_KEYWORDS else 'str')
-    if key in _conninfo.SECRET_KEYS:
-        spec['no_log'] = True
-    elif 'pass' in key or 'key' in key:
-        spec['no_log'] = False
-    return spec
-
-
-# The suboptions of a conninfo dict option: every libpq keyword, secrets no_log.
-CONNINFO_SPEC = dict((key, _keyword_spec(key)) for key in _conninfo.KEYWORDS)
+# The suboptions of a conninfo dict option, defined once in _conninfo.
+CONNINFO_SPEC = _conninfo.OPTION_SPEC
 
 
 class RemoteServer(object):
