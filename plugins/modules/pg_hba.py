@@ -31,7 +31,7 @@ description:
     message, and the configuration is not reloaded. A bad entry never reaches the running server.
     Only when the file is clean is the configuration reloaded with C(pg_reload_conf()). Never restarts.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes

@@ -27,7 +27,7 @@ description:
   - With O(wait_for_sync) it waits, inside the module, until every table of the subscription is
     ready after the initial copy.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes

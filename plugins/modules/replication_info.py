@@ -27,7 +27,7 @@ description:
     role may not read is reported as null (unknown), and a list it may not read at all is null with a
     warning.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes.INFO_MODULE

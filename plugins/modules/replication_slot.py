@@ -25,7 +25,7 @@ description:
   - A slot nobody reads keeps WAL on the server until its disk fills; watch RV(retained_wal_bytes)
     (or use M(pgops.logical_replication.replication_info)) and drop slots that are no longer used.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes

@@ -22,7 +22,7 @@ description:
   - Privileges are read from the catalog (direct grants to this role) in the same single query
     as the role and only what is missing is granted.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes

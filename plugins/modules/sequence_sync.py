@@ -24,7 +24,7 @@ description:
   - Every problem (a sequence missing on the subscriber, one the role may not read, a value outside the
     subscriber sequence's range) is reported at once, before anything is changed.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes

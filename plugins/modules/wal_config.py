@@ -24,7 +24,7 @@ description:
   - Every value is checked against C(pg_settings) (name, type, range, enum values, whether
     C(ALTER SYSTEM) may set it) before anything is written, so a bad value changes nothing.
 author:
-  - pgops.logical_replication contributors
+  - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
   - pgops.logical_replication.attributes
