@@ -55,14 +55,14 @@ def free_port():
 
 def as_postgres(args, **kwargs):
     """Run a command as the postgres OS user (root may not run the server)."""
-    kwargs.setdefault('check', True)
+    check = kwargs.pop('check', True)
     kwargs.setdefault('capture_output', True)
     kwargs.setdefault('text', True)
     if os.geteuid() == 0:
         kwargs.setdefault('user', PG_USER)
         kwargs.setdefault('group', pwd.getpwnam(PG_USER).pw_gid)
     kwargs.setdefault('cwd', '/')
-    return subprocess.run(args, **kwargs)
+    return subprocess.run(args, check=check, **kwargs)
 
 
 _TEMPLATES = {}
@@ -266,7 +266,7 @@ class Ansible(object):
             args += ['-e', '@' + vars_file]
         started = time.time()
         proc = subprocess.run(args, env=self.env(results_file), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, cwd=run_dir)
+                              stdin=subprocess.DEVNULL, cwd=run_dir, check=False)
         results = []
         if os.path.exists(results_file):
             with open(results_file) as handle:

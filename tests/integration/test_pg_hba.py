@@ -65,7 +65,7 @@ def connect_as(server, user, replication=False, attempts=20):
     if replication:
         kwargs['connection_factory'] = psycopg2.extras.PhysicalReplicationConnection
     last = None
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         try:
             return psycopg2.connect(**kwargs)
         except psycopg2.OperationalError as exc:
@@ -217,7 +217,7 @@ def test_entry_goes_above_an_earlier_line_that_matches_first(ansible, new_server
     assert read_bytes(server).decode().splitlines()[line - 1].split() == ['host', 'postgres', 'logic',
                                                                           '127.0.0.1/32', 'reject']
     message = None
-    for _ in range(20):   # until the reload has reached the postmaster
+    for _attempt in range(20):   # until the reload has reached the postmaster
         message = refused(server, 'logic')
         if message:
             break

@@ -27,7 +27,7 @@ def log_all_statements(servers, on):
 
 def test_sequence_sync(ansible, pg_pair):
     pub, sub = pg_pair
-    up, unused, down, ahead, only_pub = [random_name('seq') for _ in range(5)]
+    up, unused, down, ahead, only_pub = [random_name('seq') for _number in range(5)]
     made = []
 
     def create(server, name, extra=''):
@@ -75,12 +75,12 @@ def test_sequence_sync(ansible, pg_pair):
         assert check['changed'] and apply['changed'] and not check2['changed'] and not apply2['changed']
         assert check2['queries'] == [] and apply2['queries'] == []
         entries = dict((e['name'], e) for e in apply['sequences'])
-        assert entries[q[up]] == dict(name=q[up], schema='public', sequence=up, publisher_value=50, before=None,
-                                   after=150, changed=True)
+        assert entries[q[up]] == dict(name=q[up], schema='public', sequence=up, publisher_value=50,
+                                      before=None, after=150, changed=True)
         assert entries[q[unused]]['changed'] is False and entries[q[unused]]['publisher_value'] is None
         assert entries[q[down]]['after'] == -105
-        assert entries[q[ahead]] == dict(name=q[ahead], schema='public', sequence=ahead, publisher_value=7, before=10000,
-                                      after=10000, changed=False)
+        assert entries[q[ahead]] == dict(name=q[ahead], schema='public', sequence=ahead, publisher_value=7,
+                                         before=10000, after=10000, changed=False)
         assert sorted(apply['queries']) == sorted([
             "SELECT setval('\"public\".\"%s\"'::regclass, 150, true)" % up,
             "SELECT setval('\"public\".\"%s\"'::regclass,  -105, true)" % down])

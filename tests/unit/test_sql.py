@@ -1,7 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 import pytest
-from psycopg2.extensions import quote_ident  # noqa: F401  (the driver is there; as_string needs no server below)
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
 
