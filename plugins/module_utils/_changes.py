@@ -35,10 +35,11 @@ class Changes(object):
         """
         text = self.session.render(statement, shown_params if shown_params is not None else params)
         self.queries.append(self.session.mask(text))
-        if changes:
-            self.changed = True
         if not self.check_mode:
             self.session.execute(statement, params)
+        # Only a statement that went through (or would, in check mode) is a change.
+        if changes:
+            self.changed = True
 
     def record(self, text):
         """Record a change that is not a SQL statement (a file written, a wait)."""

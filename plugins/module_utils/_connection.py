@@ -82,6 +82,9 @@ def connect_params(params, application_name):
         sslkey=params.get('ssl_key'),
         connect_timeout=params.get('connect_timeout'),
         application_name=application_name,
+        # A server made read-only for its users (switchover sets default_transaction_read_only)
+        # must stay manageable: the module's own session writes when it has to.
+        options='-c default_transaction_read_only=off',
     )
     return dict((k, v) for k, v in mapping.items() if v not in (None, ''))
 

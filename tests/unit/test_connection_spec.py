@@ -29,7 +29,8 @@ def test_connect_params_drop_unset_and_name_the_application():
     out = _connection.connect_params(params, 'pgops.logical_replication.wal_config')
     assert out == {'user': 'postgres', 'password': 'pw', 'host': 'db1', 'port': 5432, 'dbname': 'postgres',
                    'sslmode': 'prefer', 'connect_timeout': 10,
-                   'application_name': 'pgops.logical_replication.wal_config'}
+                   'application_name': 'pgops.logical_replication.wal_config',
+                   'options': '-c default_transaction_read_only=off'}
 
 
 def test_unix_socket_wins_over_host():
