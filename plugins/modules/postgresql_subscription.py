@@ -232,7 +232,7 @@ EXAMPLES = r'''
   pgops.logical_replication.postgresql_subscription:
     db: zoo
     name: zoo
-    publications: [ zoo ]
+    publications: [zoo]
     conninfo:
       host: rhino.example.com
       dbname: zoo
@@ -245,7 +245,7 @@ EXAMPLES = r'''
   pgops.logical_replication.postgresql_subscription:
     db: zoo
     name: zoo
-    publications: [ zoo ]
+    publications: [zoo]
     conninfo: {host: rhino.example.com, dbname: zoo, user: logic, password: "{{ vault_logic_password }}"}
     connect: false
 

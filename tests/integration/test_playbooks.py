@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The playbooks (setup, status, switchover, teardown) on fresh servers, as an operator runs them.
+
+Fan-out: one publisher (rhino) and two subscribers (hippo into database zoo, zebra into zoo2). The
+publisher starts with wal_level = replica, so the server role must restart it (pg_ctl on the data
+directory) before anything can be published.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+
+from pgharness import REPO, SUPERUSER_PASSWORD, random_name
+
+PLAYBOOKS = os.path.join(REPO, 'playbooks')
+PASSWORD = 'Zoo keeper\'s "pw" 42'
+
+
+def write_inventory(root, servers, entries):
+    """A YAML-free JSON inventory: each host is a local server reached over TCP as the superuser."""
+    hosts = {}
+    for name, server in servers.items():
+        hosts[name] = dict(server_port=server.port, server_data_directory=server.data, server_bin_dir=server.bin,
+                           server_pg_ctl_log_file=server.logfile)
+    inventory = {'all': {'hosts': hosts, 'vars': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'ansible_become_method': 'su', 'server_pg_ctl_python': '/usr/bin/python3',
+        'server_become': False, 'server_login_host': '127.0.0.1', 'server_login_password': SUPERUSER_PASSWORD,
+        'server_address': '127.0.0.1', 'subscriber_sync_report_seconds': 5,
+        'logical_replication': entries}}}
+    path = os.path.join(root, 'inventory-%d.json' % time.time_ns())
+    with open(path, 'w') as handle:
+        json.dump(inventory, handle)
+    return path
+
+
+def recap(run):
+    """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
+    out = {}
+    for host, counts in re.findall(r'^(\S+)\s+:\s+(ok=.*)$', run.stdout, re.M):
+        out[host] = dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', counts))
+    return out
+
+
+def changed_tasks(run):
+    return ['%s: %s' % (r['host'], r['task']) for r in run.results if r['result'].get('changed')]
+
+
+def fact(run, name):
+    values = [r['result']['ansible_facts'][name] for r in run.results
+              if name in (r['result'].get('ansible_facts') or {})]
+    assert values, 'no task set %s' % name
+    return values[-1]
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def seed(pub, sub, sub2):
+    for server in (pub, sub):
+        server.sql('CREATE DATABASE zoo')
+    sub2.sql('CREATE DATABASE zoo2')
+    pub.sql('CREATE TABLE abc (id serial PRIMARY KEY, animal text NOT NULL);'
+            'INSERT INTO abc (animal) SELECT \'animal \' || g FROM generate_series(1, 200) g;'
+            'CREATE TABLE keepers (id int PRIMARY KEY, name text);'
+            'INSERT INTO keepers VALUES (1, \'ann\'), (2, \'bob\')', dbname='zoo')
+    # Exists on the subscriber already: the schema copy must leave it alone.
+    sub.sql('CREATE TABLE keepers (id int PRIMARY KEY, name text);'
+            'COMMENT ON TABLE keepers IS \'made by hand\'', dbname='zoo')
+
+
+def state(server, dbname='zoo'):
+    return dict(
+        subscriptions=server.value('SELECT coalesce(json_agg(subname ORDER BY subname), \'[]\') FROM pg_subscription'),
+        slots=server.value('SELECT coalesce(json_agg(slot_name ORDER BY slot_name), \'[]\') FROM pg_replication_slots'),
+        publications=server.value('SELECT coalesce(json_agg(pubname ORDER BY pubname), \'[]\') FROM pg_publication',
+                                  dbname=dbname),
+        hba=[line for line in open(server.value('SHOW hba_file')).read().splitlines() if 'logic' in line],
+        tables=server.value('SELECT coalesce(json_agg(relname ORDER BY relname), \'[]\') FROM pg_class '
+                            'WHERE relkind = \'r\' AND relnamespace = \'public\'::regnamespace', dbname=dbname))
+
+
+def test_setup_status_switchover_teardown(ansible, new_server, work_root, major):
+    pub = new_server('rhino', conf={'wal_level': 'replica'})
+    sub = new_server('hippo', conf={'wal_level': 'logical'})
+    sub2 = new_server('zebra', conf={'wal_level': 'logical'})
+    seed(pub, sub, sub2)
+    entries = [{'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'zoo',
+                'tables': ['public.abc', 'public.keepers'], 'user': 'logic', 'password': PASSWORD},
+               {'name': 'zoo_z', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'zoo',
+                'subscriber_database': 'zoo2', 'tables': ['public.abc'], 'user': 'logic', 'password': PASSWORD}]
+    inventory = write_inventory(work_root, {'rhino': pub, 'hippo': sub, 'zebra': sub2}, entries)
+    count = 'SELECT count(*) FROM abc'
+
+    # -- setup: restart for wal_level, user, pg_hba, publication, schema copy, subscription, sync ----------
+    first = ansible.playbook(os.path.join(PLAYBOOKS, 'setup.yml'), inventory=inventory)
+    assert first.rc == 0, first.output[-6000:]
+    assert pub.setting('wal_level') == 'logical'
+    assert sub.value(count, dbname='zoo') == 200  # waited for the initial copy
+    assert sub2.value(count, dbname='zoo2') == 200
+    assert sub2.value("SELECT to_regclass('keepers')", dbname='zoo2') is None  # only what zoo_z publishes
+    assert sub.value('SELECT count(*) FROM keepers', dbname='zoo') == 2
+    assert sub.value("SELECT obj_description('keepers'::regclass)", dbname='zoo') == 'made by hand'
+    assert sub.value("SELECT pg_get_serial_sequence('abc', 'id')", dbname='zoo') == 'public.abc_id_seq'
+    assert pub.value("SELECT rolreplication FROM pg_roles WHERE rolname = 'logic'") is True
+    assert pub.value("SELECT has_table_privilege('logic', 'public.abc', 'SELECT')", dbname='zoo') is True
+    assert pub.value("SELECT has_table_privilege('logic', 'public.abc', 'INSERT')", dbname='zoo') is False
+    assert state(pub)['hba'] and all(re.match(r'host\s+zoo\s+logic\s+127\.0\.0\.1/32\s+scram-sha-256', line)
+                                     for line in state(pub)['hba'])
+    assert all(recap(first)[host]['changed'] > 0 for host in ('rhino', 'hippo', 'zebra'))
+    assert [r['host'] for r in first.results
+            if r['task'].endswith('Restart with pg_ctl on the data directory') and r['result'].get('changed')] == ['rhino']
+    assert PASSWORD not in first.output and 'keeper' not in first.output.replace('keepers', '')
+
+    # -- second run and check mode: nothing to change ------------------------------------------------
+    before = (state(pub), state(sub), state(sub2, 'zoo2'))
+    second = ansible.playbook(os.path.join(PLAYBOOKS, 'setup.yml'), inventory=inventory)
+    assert second.rc == 0, second.output[-6000:]
+    assert changed_tasks(second) == []
+    assert all(counts['changed'] == 0 for counts in recap(second).values()), recap(second)
+    pub.sql("INSERT INTO keepers VALUES (3, 'cy')", dbname='zoo')
+    check = ansible.playbook(os.path.join(PLAYBOOKS, 'setup.yml'), inventory=inventory, check=True)
+    assert check.rc == 0, check.output[-6000:]
+    assert changed_tasks(check) == []
+    assert (state(pub), state(sub), state(sub2, 'zoo2')) == before
+
+    # -- rows keep arriving; status says so ------------------------------------------------------------
+    pub.sql("INSERT INTO abc (animal) SELECT 'late ' || g FROM generate_series(1, 50) g", dbname='zoo')
+    assert wait_for(lambda: sub.value(count, dbname='zoo') == 250)
+    assert wait_for(lambda: sub2.value(count, dbname='zoo2') == 250)
+    for _attempt in range(3):
+        status = ansible.playbook(os.path.join(PLAYBOOKS, 'status.yml'), inventory=inventory)
+        assert status.rc == 0, status.output[-6000:]
+        rows = fact(status, 'logical_replication_status')['subscriptions']
+        if [row['lag_bytes'] for row in rows] == [0, 0]:
+            break
+        time.sleep(1)
+    assert [(r['name'], r['publisher'], r['subscriber'], r['subscriber_database'], r['state']) for r in rows] == [
+        ('zoo', 'rhino', 'hippo', 'zoo', 'streaming'), ('zoo_z', 'rhino', 'zebra', 'zoo2', 'streaming')]
+    for row in rows:
+        assert row['lag_bytes'] == 0
+        assert row['tables_not_ready'] == []
+        assert row['slot_active'] is True and row['slot_retained_wal_bytes'] is not None
+        assert row['apply_error_count'] == 0
+    assert 'rhino -> hippo' in status.stdout and 'rhino -> zebra' in status.stdout
+
+    # -- switchover: read-only publisher, drained, sequences synced, subscription detached --------------
+    pub.sql("INSERT INTO abc (animal) SELECT 'last ' || g FROM generate_series(1, 30) g", dbname='zoo')
+    reverse = ['zoo'] if int(major) >= 16 else []  # origin = none needs PostgreSQL 16
+    switch = ansible.playbook(os.path.join(PLAYBOOKS, 'switchover.yml'), inventory=inventory,
+                              extra_vars={'switchover_sequence_margin': 100, 'switchover_reverse': reverse})
+    assert switch.rc == 0, switch.output[-6000:]
+    rows_of = 'SELECT coalesce(json_agg(t ORDER BY id), \'[]\') FROM abc t'
+    assert sub.value(rows_of, dbname='zoo') == pub.value(rows_of, dbname='zoo')
+    assert sub2.value(rows_of, dbname='zoo2') == pub.value(rows_of, dbname='zoo')
+    assert sub.value(count, dbname='zoo') == 280
+    assert sub.value('SELECT last_value FROM abc_id_seq', dbname='zoo') == 280 + 100
+    assert sub2.value('SELECT last_value FROM abc_id_seq', dbname='zoo2') == 280 + 100
+    assert pub.setting('default_transaction_read_only') == 'on'
+    assert state(sub)['subscriptions'] == [] and state(sub2, 'zoo2')['subscriptions'] == []
+    assert state(pub)['slots'] == []
+    sub.sql("INSERT INTO abc (animal) VALUES ('first on the new primary')", dbname='zoo')  # no key clash
+    if reverse:  # the way back: writes on the new primary reach the old publisher, and nothing loops
+        assert wait_for(lambda: pub.value(count, dbname='zoo') == 281)
+        assert pub.value('SELECT max(id) FROM abc', dbname='zoo') == 381
+        assert pub.value("SELECT json_agg(subname) FROM pg_subscription") == ['zoo_reverse']
+        assert sub.value(count, dbname='zoo') == 281
+
+    # -- teardown: nothing left but the tables ------------------------------------------------------------
+    pub.sql('ALTER SYSTEM RESET default_transaction_read_only')
+    pub.sql('SELECT pg_reload_conf()')
+    assert wait_for(lambda: pub.setting('default_transaction_read_only') == 'off')
+    if reverse:  # the way back is not part of the topology: remove it by hand
+        pub.sql('DROP SUBSCRIPTION zoo_reverse', dbname='zoo')  # drops its slot on hippo too
+        sub.sql('DROP PUBLICATION zoo_reverse', dbname='zoo')
+    down = ansible.playbook(os.path.join(PLAYBOOKS, 'teardown.yml'), inventory=inventory)
+    assert down.rc == 0, down.output[-6000:]
+    after_pub, after_sub = state(pub), state(sub)
+    assert (after_pub['publications'], after_pub['slots'], after_pub['hba']) == ([], [], [])
+    assert after_sub['subscriptions'] == []
+    assert after_sub['tables'] == ['abc', 'keepers']
+    assert state(sub2, 'zoo2')['tables'] == ['abc']
+
+
+def test_preflight_reports_every_problem_at_once(ansible, pg_pair, work_root):
+    pub, sub = pg_pair
+    no_key, missing, nodb = random_name('nokey'), random_name('missing'), random_name('nodb')
+    pub.sql('CREATE TABLE public.%s (v int)' % no_key)
+    try:
+        entries = [{'name': random_name('a'), 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'postgres',
+                    'tables': ['public.' + no_key], 'user': 'nobody_yet', 'password': PASSWORD},
+                   {'name': random_name('b'), 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'postgres',
+                    'subscriber_database': nodb, 'tables': ['public.' + missing], 'user': 'nobody_yet',
+                    'password': PASSWORD},
+                   {'name': 'c', 'publisher': 'rhino', 'subscriber': 'giraffe', 'database': 'postgres',
+                    'user': 'nobody_yet', 'password': PASSWORD}]
+        inventory = write_inventory(work_root, {'rhino': pub, 'hippo': sub}, entries)
+        run = ansible.playbook(os.path.join(PLAYBOOKS, 'preflight.yml'), inventory=inventory, check=True)
+        assert run.rc != 0
+        problems = fact(run, '_pf_all')['problems']
+        expected = ['entry 3 (c): subscriber giraffe is not in the inventory',
+                    'entry 3 (c): give tables, schemas or all_tables: true',
+                    'rhino: publication %s: no usable replica identity' % entries[0]['name'],
+                    'rhino: publication %s: ' % entries[1]['name'],
+                    'hippo: subscription %s (rhino -> hippo): ' % entries[0]['name'],
+                    'hippo: subscription %s (rhino -> hippo): ' % entries[1]['name']]
+        for start in expected:
+            assert [p for p in problems if p.startswith(start)], (start, problems)
+        assert [p for p in problems if missing in p and 'does not exist' in p], problems
+        assert [p for p in problems if nodb in p], problems
+        assert [p for p in problems if 'nobody_yet' in p], problems
+        assert 'PROBLEM  rhino: publication' in run.stdout  # the readable list
+        assert pub.value('SELECT count(*) FROM pg_publication') == 0 or not pub.value(
+            'SELECT count(*) FROM pg_publication WHERE pubname = ANY(%s)', ([e['name'] for e in entries],))
+        assert PASSWORD not in run.output
+    finally:
+        pub.sql('DROP TABLE public.%s' % no_key)
