@@ -28,7 +28,7 @@ copy_tree = mkdir -p "$(1)" && git ls-files -z --cached --others --exclude-stand
 	| while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done \
 	| tar --null -T - -cf - | tar -xf - -C "$(1)"
 
-.PHONY: help deps venv lint sanity unit integration test build clean
+.PHONY: help deps venv lint sanity unit integration molecule test demo demo-stop build clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -95,13 +95,22 @@ unit: venv ## Unit tests (pure functions, no server)
 	$(VENV_BIN)/python -m pytest tests/unit -q
 
 integration: deps venv ## Integration tests against real PostgreSQL 15 and 18 servers
-	$(VENV_BIN)/python -m pytest tests/integration -q
+	$(VENV_BIN)/python -m pytest tests/integration -q -n 2 --dist loadfile
 
-test: deps venv lint sanity unit integration ## Everything CI runs, in order, stopping at the first failure
+molecule: ## Molecule scenario `default`: two PostgreSQL 15 containers (root: starts dockerd, builds the image)
+	molecule/_shared/run test -s default
+
+test: deps venv lint sanity unit integration molecule ## Everything CI runs, in order, stopping at the first failure
+
+demo: ## The main job: two local PostgreSQL servers wired by playbooks/setup.yml (left running)
+	$(SUDO) demo/run
+
+demo-stop: ## Stop and remove the servers `make demo` left running
+	$(SUDO) demo/run --stop
 
 build: venv ## Build the collection tarball into .cache/dist/
 	$(VENV_BIN)/ansible-galaxy collection build --force --output-path .cache/dist
 
 clean: ## Remove .venv/, caches and test output
-	rm -rf $(VENV) .cache .pytest_cache tests/output
+	rm -rf $(VENV) .venv-molecule .cache .pytest_cache tests/output
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
