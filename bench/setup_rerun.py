@@ -21,6 +21,7 @@ community.postgresql: found in .venv-molecule (PyPI ansible 12.x) or given with
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -143,8 +144,8 @@ class Runner(object):
             with open(events_file) as handle:
                 events = [json.loads(line) for line in handle if line.strip()]
         if proc.returncode != 0:
-            raise SystemExit('bench: %s failed (rc=%d)\n%s\n%s' % (label, proc.returncode, proc.stdout[-6000:],
-                                                                    proc.stderr[-3000:]))
+            raise SystemExit('bench: %s failed (rc=%d)\n%s\n%s'
+                             % (label, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
         return Result(label, seconds, started, proc.stdout, events)
 
 
@@ -267,7 +268,7 @@ def report(args, setup, runs, load_before, load_after):
         add('Above the floor (an empty play: interpreter, inventory, collection loading): ours %.2f s, '
             'baseline %.2f s.' % (m_ours - m_floor, m_base - m_floor))
     piped = [median([r.seconds for r in runs if r.label == k]) for k in ('ours-pipelining', 'baseline-pipelining')]
-    if all(v == v for v in piped):
+    if all(not math.isnan(v) for v in piped):
         add('With ANSIBLE_PIPELINING=true for both: ours %.2f s, baseline %.2f s, ratio %.2f.' % (
             piped[0], piped[1], piped[0] / piped[1]))
     add('')
@@ -278,8 +279,8 @@ def report(args, setup, runs, load_before, load_after):
         group = [r for r in runs if r.label == key]
         if group and group[-1].slots():
             parts = [r.split() for r in group]
-            add('| %s | %d | %.2f | %d | %.2f |' % (label, parts[-1][0], median([p[1] for p in parts]), parts[-1][2],
-                                                   median([p[3] for p in parts])))
+            add('| %s | %d | %.2f | %d | %.2f |'
+                % (label, parts[-1][0], median([p[1] for p in parts]), parts[-1][2], median([p[3] for p in parts])))
     add('')
     for label, group in (('ours', ours), ('baseline', base),
                          ('ours without preflight', [r for r in runs if r.label == 'ours-no-preflight'])):
@@ -305,12 +306,13 @@ def report(args, setup, runs, load_before, load_after):
         if len(set(len(c) for c in columns)) == 1:
             for index, rows in enumerate(zip(*columns)):
                 play, task, action, ran = rows[0][0], rows[0][1], rows[0][2], rows[0][4]
-                add('| %d | %s | %s | %s | %s | %.2f |' % (index + 1, play, task.replace('|', '/'), action,
-                                                          'yes' if ran else 'skipped', median([row[3] for row in rows])))
+                add('| %d | %s | %s | %s | %s | %.2f |'
+                    % (index + 1, play, task.replace('|', '/'), action, 'yes' if ran else 'skipped',
+                       median([row[3] for row in rows])))
         else:  # different task lists between runs: show the last one
             for index, (play, task, action, seconds, ran) in enumerate(columns[-1]):
-                add('| %d | %s | %s | %s | %s | %.2f |' % (index + 1, play, task.replace('|', '/'), action,
-                                                          'yes' if ran else 'skipped', seconds))
+                add('| %d | %s | %s | %s | %s | %.2f |'
+                    % (index + 1, play, task.replace('|', '/'), action, 'yes' if ran else 'skipped', seconds))
         add('')
         by_action = OrderedDict()
         for play, task, action, seconds, _ran in group[-1].slots():
@@ -323,7 +325,7 @@ def report(args, setup, runs, load_before, load_after):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--runs', type=int, default=3, help='idempotent re-runs of each wiring (default 3)')
     parser.add_argument('--community-collections', help='directory holding ansible_collections/community/postgresql')
     parser.add_argument('--json', help='also write the raw timings here')
@@ -368,7 +370,7 @@ def main():
             if rows != ROWS:
                 raise SystemExit('bench: subscriber %s has %s rows, expected %d' % (server_.dir, rows, ROWS))
 
-        load_before = subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()
+        load_before = subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()
         runs = []
         order = ['ours', 'baseline'] + ([] if args.no_floor else ['empty'])
         if not args.no_variants:
@@ -380,7 +382,7 @@ def main():
                 print('re-run %d %-8s %.2f s changed=%d' % (index + 1, label, result.seconds, result.changed),
                       file=sys.stderr)
                 runs.append(result)
-        load_after = subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()
+        load_after = subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()
 
         text, ratio = report(args, setup, runs, load_before, load_after)
         print(text)

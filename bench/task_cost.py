@@ -19,7 +19,7 @@ import tempfile
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
-from setup_rerun import MAJOR, Result, Runner, community_collections  # noqa: E402
+from setup_rerun import MAJOR, Runner, community_collections  # noqa: E402
 from pgharness import PgServer  # noqa: E402
 
 
@@ -57,8 +57,8 @@ def main():
         print('|---|---|---|---|---|')
         for name, _task in kinds:
             values = per[name][1:]  # the first of each kind also builds the AnsiballZ payload
-            print('| %s | %.2f | %.2f | %.2f | %.2f |' % (name, per[name][0], statistics.median(values), min(values),
-                                                      max(values)))
+            print('| %s | %.2f | %.2f | %.2f | %.2f |'
+                  % (name, per[name][0], statistics.median(values), min(values), max(values)))
         print('\nstartup to first play: %.2f s; total %.2f s' % (run.startup, run.seconds))
     finally:
         server.destroy()

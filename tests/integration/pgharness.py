@@ -208,6 +208,18 @@ class PgServer(object):
         return sessions, statements
 
 
+def wait_for(predicate, what='the condition', timeout=60, interval=0.2):
+    """Poll until predicate() is true; fail the test naming what it waited for."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    if predicate():
+        return True
+    raise AssertionError('timed out after %d s waiting for %s' % (timeout, what))
+
+
 def random_name(prefix='t'):
     return '%s_%s' % (prefix, uuid.uuid4().hex[:10])
 

@@ -13,7 +13,7 @@ import re
 import sys
 import time
 
-from pgharness import REPO, SUPERUSER_PASSWORD, random_name
+from pgharness import REPO, SUPERUSER_PASSWORD, random_name, wait_for
 
 PLAYBOOKS = os.path.join(REPO, 'playbooks')
 PASSWORD = 'Zoo keeper\'s "pw" 42'
@@ -55,14 +55,6 @@ def fact(run, name):
     assert values, 'no task set %s' % name
     return values[-1]
 
-
-def wait_for(predicate, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def seed(pub, sub, sub2):

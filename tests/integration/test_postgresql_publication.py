@@ -6,11 +6,10 @@ Each test works in its own random database (ALL TABLES publications and the repl
 check look at every table of the database) and reads the catalog itself after each step.
 """
 
-import time
 
 import pytest
 
-from pgharness import SUPERUSER_PASSWORD, random_name
+from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
 
 MODULE = 'postgresql_publication'
 APP = 'pgops.logical_replication.postgresql_publication'
@@ -91,14 +90,6 @@ def assert_quartet(results):
 def run_quartet(ansible, args):
     return assert_quartet(ansible.quartet(MODULE, args))
 
-
-def wait_for(predicate, what, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError('timed out waiting for %s' % what)
 
 
 # -- every option: create, check mode, idempotence, alter in place, switch, drop ------------------------

@@ -8,13 +8,12 @@ Publications are made with plain SQL on the publisher. Every subscription is dro
 
 import json
 import re
-import time
 
 import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import parse_dsn
 
-from pgharness import SUPERUSER_PASSWORD, random_name
+from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
 
 FQCN = 'pgops.logical_replication.postgresql_subscription'
 APP = FQCN
@@ -58,14 +57,6 @@ def rows_of(server, table):
     return run_sql(server, 'SELECT id, v FROM {} ORDER BY id', table)
 
 
-def wait_until(predicate, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError('gave up waiting for ' + what)
-
 
 def catalog(subr, name):
     """The subscription as the catalog says, read independently of the module."""
@@ -100,7 +91,7 @@ def drop_everything(pub, subr, subs=(), pubs=(), tables=(), slots=()):
                 return True
             except psycopg2.Error:
                 return False
-        wait_until(dropped, 'slot %s to be released' % name)
+        wait_for(dropped, 'slot %s to be released' % name)
     for name in pubs:
         run_sql(pub, 'DROP PUBLICATION IF EXISTS {}', name)
     for table in tables:
@@ -154,7 +145,7 @@ def test_create_rows_flow_and_every_alterable_option(ansible, pg_pair, major):
         assert parse_dsn(found['conninfo'])['password'] == SUPERUSER_PASSWORD
 
         run_sql(pub, "INSERT INTO {} VALUES (1000, 'later')", table)
-        wait_until(lambda: rows_of(subr, table)[-1] == (1000, 'later'), 'a later insert to arrive')
+        wait_for(lambda: rows_of(subr, table)[-1] == (1000, 'later'), 'a later insert to arrive')
 
         # Alter everything that changes in place on an enabled subscription.
         altered = dict(args, publications=[pubname, pubname2], conninfo=conninfo(pub, application_name='sub_app'),
@@ -384,13 +375,13 @@ def test_skip_lsn_steps_over_a_conflict(ansible, pg_pair):
         # 15: "duplicate key value violates ..."; 18: "conflict detected ...: conflict=insert_exists".
         pattern = re.compile(r'(?:duplicate key value|conflict=insert_exists).*?finished at ([0-9A-F]+/[0-9A-F]+)',
                              re.S)
-        wait_until(lambda: pattern.search(subr.log_text(since)), 'the conflict in the subscriber log')
+        wait_for(lambda: pattern.search(subr.log_text(since)), 'the conflict in the subscriber log')
         lsn = pattern.search(subr.log_text(since)).group(1)
         run = ansible.tasks([{FQCN: dict(args, skip_lsn=lsn)}])
         skipped = run.results[0]['result']
         assert skipped['changed'] is True and skipped['queries'] == [
             'ALTER SUBSCRIPTION "%s" SKIP (lsn = \'%s\')' % (name, lsn)], skipped
-        wait_until(lambda: (11, 'after') in rows_of(subr, table), 'replication to proceed after the skip')
+        wait_for(lambda: (11, 'after') in rows_of(subr, table), 'replication to proceed after the skip')
         assert (10, 'subscriber') in rows_of(subr, table)
         again = ansible.module('postgresql_subscription', dict(args, skip_lsn=lsn))
         assert again['changed'] is False, again

@@ -3,20 +3,11 @@
 """replication_info against a real publisher/subscriber pair (PostgreSQL 15 and 18)."""
 
 import json
-import time
 
-from pgharness import SUPERUSER_PASSWORD, random_name
+from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
 
 FQCN = 'pgops.logical_replication.replication_info'
 
-
-def wait_for(predicate, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError('timed out waiting for %s' % what)
 
 
 def by_name(items, name):

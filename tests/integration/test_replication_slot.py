@@ -2,9 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """replication_slot against real servers (PostgreSQL 15 and 18)."""
 
-import time
 
-from pgharness import SUPERUSER_PASSWORD, random_name
+from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
 
 FQCN = 'pgops.logical_replication.replication_slot'
 
@@ -19,14 +18,6 @@ def drop_slot(server, name):
     server.sql('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots '
                'WHERE slot_name = %s AND NOT active', (name,))
 
-
-def wait_for(predicate, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError('timed out waiting for %s' % what)
 
 
 def log_all_statements(server, on):
