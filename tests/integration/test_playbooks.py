@@ -56,7 +56,6 @@ def fact(run, name):
     return values[-1]
 
 
-
 def seed(pub, sub, sub2):
     for server in (pub, sub):
         server.sql('CREATE DATABASE zoo')

@@ -91,7 +91,6 @@ def run_quartet(ansible, args):
     return assert_quartet(ansible.quartet(MODULE, args))
 
 
-
 # -- every option: create, check mode, idempotence, alter in place, switch, drop ------------------------
 
 LIFECYCLE_SETUP = """

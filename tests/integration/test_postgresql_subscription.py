@@ -57,7 +57,6 @@ def rows_of(server, table):
     return run_sql(server, 'SELECT id, v FROM {} ORDER BY id', table)
 
 
-
 def catalog(subr, name):
     """The subscription as the catalog says, read independently of the module."""
     cols = ['subenabled', 'subslotname::text', 'subpublications', 'subconninfo', 'subsynccommit', 'subbinary',

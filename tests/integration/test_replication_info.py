@@ -9,7 +9,6 @@ from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
 FQCN = 'pgops.logical_replication.replication_info'
 
 
-
 def by_name(items, name):
     found = [i for i in items if i['name'] == name]
     assert found, '%s not in %s' % (name, [i['name'] for i in items])

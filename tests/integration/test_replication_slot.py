@@ -19,7 +19,6 @@ def drop_slot(server, name):
                'WHERE slot_name = %s AND NOT active', (name,))
 
 
-
 def log_all_statements(server, on):
     if on:
         server.sql("ALTER SYSTEM SET log_statement = 'all'")
