@@ -55,6 +55,19 @@ def test_fan_in_and_cascade(ansible, new_server, work_root):
     assert changed_tasks(second) == []
     assert all(counts['changed'] == 0 for counts in recap(second).values()), recap(second)
 
+    # A table added to an entry: its definition is copied and the subscription refreshed, so rows arrive.
+    rhino.sql('CREATE TABLE keepers (id int PRIMARY KEY, name text);'
+              "INSERT INTO keepers VALUES (1, 'ann'), (2, 'bob')", dbname='zoo')
+    entries[0]['tables'].append('public.keepers')
+    inventory = write_inventory(work_root, {'rhino': rhino, 'hippo': hippo, 'zebra': zebra, 'otter': otter},
+                                entries)
+    third = ansible.playbook(setup, inventory=inventory)
+    assert third.rc == 0, third.output[-6000:]
+    assert wait_for(lambda: hippo.value('SELECT count(*) FROM keepers', dbname='zoo') == 2, 'the added table')
+    fourth = ansible.playbook(setup, inventory=inventory)
+    assert fourth.rc == 0, fourth.output[-6000:]
+    assert changed_tasks(fourth) == []
+
 
 def test_argument_specs_reject_a_wrong_type_before_anything_runs(ansible, pg):
     name = random_name('never')
