@@ -89,33 +89,23 @@ def connect_params(params, application_name):
     return dict((k, v) for k, v in mapping.items() if v not in (None, ''))
 
 
-class Session(object):
-    """One open connection, autocommit, with the server version and secret masking."""
+class Reader(object):
+    """An open autocommit connection that reads rows as dicts: the base of Session (the
+    module's own server) and _remote.RemoteServer (the publisher, read only).
 
-    InsufficientPrivilege = psycopg2.errors.InsufficientPrivilege if psycopg2 else None
+    A failed connection raises PgOpsError: ``failure`` says where to, the driver's message
+    follows (masked), then ``advice``.
+    """
 
-    def __init__(self, module, application_name):
-        self.module = module
-        self.secrets = sorted(set(v for v in module.no_log_values if v), key=len, reverse=True)
-        params = connect_params(module.params, application_name)
+    def __init__(self, connect_kwargs, failure, advice, mask):
         try:
-            self.conn = psycopg2.connect(**params)
+            self.conn = psycopg2.connect(**connect_kwargs)
         except psycopg2.Error as exc:
-            where = params.get('host') or 'the default Unix socket'
-            raise PgOpsError(
-                'Could not connect to PostgreSQL at %s port %s as user %s (database %s): %s. '
-                'Check login_host/login_unix_socket, port, login_user, login_password and that '
-                'pg_hba.conf lets this client in.'
-                % (where, params.get('port'), params.get('user'), params.get('dbname', params.get('user')),
-                   self.mask(str(exc).strip())))
+            raise PgOpsError('%s: %s. %s' % (failure, mask(str(exc).strip()), advice))
         self.conn.autocommit = True
         self.version = self.conn.server_version
         self.cursor = self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
-        role = module.params.get('session_role')
-        if role:
-            self.execute(_sql_stmt('SET ROLE {}', role))
 
-    # -- reading ---------------------------------------------------------------------------
     def rows(self, query, params=None):
         """All rows of a read query, as dicts."""
         self.cursor.execute(query, params)
@@ -126,9 +116,42 @@ class Session(object):
         found = self.rows(query, params)
         return found[0] if found else None
 
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+class Session(Reader):
+    """The module's one connection, with the server version, version gates and secret masking."""
+
+    InsufficientPrivilege = psycopg2.errors.InsufficientPrivilege if psycopg2 else None
+
+    def __init__(self, module, application_name):
+        self.module = module
+        self.secrets = sorted(set(v for v in module.no_log_values if v), key=len, reverse=True)
+        params = connect_params(module.params, application_name)
+        super(Session, self).__init__(
+            params,
+            'Could not connect to PostgreSQL at %s port %s as user %s (database %s)'
+            % (params.get('host') or 'the default Unix socket', params.get('port'), params.get('user'),
+               params.get('dbname')),
+            'Check login_host/login_unix_socket, port, login_user, login_password and that '
+            'pg_hba.conf lets this client in.',
+            self.mask)
+        role = module.params.get('session_role')
+        if role:
+            self.execute(_sql_stmt('SET ROLE {}', role))
+
     # -- writing (only through Changes) ------------------------------------------------------
     def execute(self, query, params=None):
         self.cursor.execute(query, params)
+
+    @property
+    def superuser(self):
+        """Whether the session's role is a superuser, from the handshake (no query)."""
+        return self.conn.get_parameter_status('is_superuser') == 'on'
 
     def render(self, query, params=None):
         """The text of a statement as the server would receive it."""
@@ -165,12 +188,6 @@ class Session(object):
             return True
         except psycopg2.Error:
             return False
-
-    def close(self):
-        try:
-            self.conn.close()
-        except Exception:  # pragma: no cover - best effort
-            pass
 
 
 def _sql_stmt(template, name, value=None, literal_second=False):

@@ -12,46 +12,31 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import PgOpsError, psycopg2
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import PgOpsError, Reader
 
 # The suboptions of a conninfo dict option, defined once in _conninfo.
 CONNINFO_SPEC = _conninfo.OPTION_SPEC
 
 
-class RemoteServer(object):
-    """One autocommit connection to another server, read queries only."""
+class RemoteServer(Reader):
+    """One autocommit connection to another server (the publisher), read queries only."""
 
     def __init__(self, session, params, application_name, what='publisher'):
         clean = dict((k, v) for k, v in (params or {}).items() if v not in (None, ''))
         clean.setdefault('application_name', application_name)
+        # libpq waits forever by default: a publisher that is gone must not hang the run.
+        clean.setdefault('connect_timeout', session.module.params['connect_timeout'])
         for key in _conninfo.SECRET_KEYS:
             session.add_secret(clean.get(key))
         try:
             dsn = _conninfo.build(clean)
         except _conninfo.ConninfoError as exc:
             raise PgOpsError('The %s connection is not valid: %s.' % (what, exc))
-        try:
-            self.conn = psycopg2.connect(dsn)
-        except psycopg2.Error as exc:
-            raise PgOpsError(
-                'Could not connect to the %s (host %s, port %s, dbname %s, user %s): %s. Check the connection '
-                'keywords and that its pg_hba.conf lets this host in.'
-                % (what, clean.get('host') or clean.get('hostaddr') or 'default socket', clean.get('port', 5432),
-                   clean.get('dbname', 'default'), clean.get('user', 'default'), session.mask(str(exc).strip())))
-        self.conn.autocommit = True
-        self.version = self.conn.server_version
+        super(RemoteServer, self).__init__(
+            dict(dsn=dsn),
+            'Could not connect to the %s (host %s, port %s, dbname %s, user %s)'
+            % (what, clean.get('host') or clean.get('hostaddr') or 'default socket', clean.get('port', 5432),
+               clean.get('dbname', 'default'), clean.get('user', 'default')),
+            'Check the connection keywords and that its pg_hba.conf lets this host in.',
+            session.mask)
         self.what = what
-
-    def rows(self, query, params=None):
-        cursor = self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
-        try:
-            cursor.execute(query, params)
-            return [dict(r) for r in cursor.fetchall()]
-        finally:
-            cursor.close()
-
-    def close(self):
-        try:
-            self.conn.close()
-        except Exception:  # pragma: no cover - best effort
-            pass

@@ -132,7 +132,8 @@ def read(session, name, origin_lsn=False):
     """
     params = {'name': name}
     try:
-        row = session.row(catalog_query(session.version, True, origin_lsn), params)
+        # Only a superuser may read subconninfo: others go straight to the query without it.
+        row = session.row(catalog_query(session.version, session.superuser, origin_lsn), params)
     except session.InsufficientPrivilege:
         try:
             row = session.row(catalog_query(session.version, False, origin_lsn), params)

@@ -259,10 +259,10 @@ class ReplicationUser(object):
 
     def read(self, schemas, every_schema):
         params = dict(name=self.name, schemas=sorted(schemas), every_schema=every_schema)
-        try:
+        if self.session.superuser:  # pg_authid is for superusers: others read pg_roles straight away
             row = self.session.row(ROLE_QUERY.format(roles='pg_authid', password='r.rolpassword'), params)
             row['password_readable'] = True
-        except self.session.InsufficientPrivilege:
+        else:
             row = self.session.row(ROLE_QUERY.format(roles='pg_roles', password='NULL::text'), params)
             row['password_readable'] = False
         return row
