@@ -10,6 +10,8 @@ that changes nothing stays at one connection and at most two statements.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import time
+
 # Settings whose presence marks a managed service where ALTER SYSTEM is refused, with the
 # advice to give. The value is what to tell the user to change instead.
 MANAGED_SERVICE_MARKERS = {
@@ -61,6 +63,17 @@ SELECT pg_conf_load_time() > %(before)s AS reloaded,
 FILE_SETTINGS = """SELECT fs.setting, fs.sourcefile, fs.error FROM pg_file_settings fs
     WHERE fs.name = s.name ORDER BY fs.seqno DESC LIMIT 1"""
 NO_FILE_SETTINGS = "SELECT NULL::text AS setting, NULL::text AS sourcefile, NULL::text AS error"
+
+
+def wait_for_reload(session, before, seconds):
+    """Poll until this session has processed a pg_reload_conf() (its pg_conf_load_time moved past
+    ``before``) or ``seconds`` pass; returns {'reloaded', 'pending_restart_names'}."""
+    deadline = time.time() + seconds
+    while True:
+        state = session.row(RELOADED_QUERY, {'before': before})
+        if state['reloaded'] or time.time() > deadline:
+            return state
+        time.sleep(0.05)
 
 
 def settings(session, names):

@@ -166,11 +166,10 @@ diff:
 
 import os
 import tempfile
-import time
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
     PgOpsError, build_module, run_module)
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _hba, _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _hba, _sql
 
 FQCN = 'pgops.logical_replication.pg_hba'
 RELOAD_WAIT_SECONDS = 5.0
@@ -290,7 +289,13 @@ class PgHba(object):
             self.write(path, data)
         except Exception as exc:
             raise PgOpsError('Could not write %s: %s. The file was not changed (backup: %s).' % (path, exc, backup))
-        errors = self.session.rows(self.query(ERRORS_QUERY))
+        try:
+            errors = self.session.rows(self.query(ERRORS_QUERY))
+        except BaseException:
+            # The check itself failed (connection lost, timeout): the unchecked file must not stay.
+            self.write(path, original)
+            os.unlink(backup)
+            raise
         if errors:
             self.write(path, original)
             os.unlink(backup)
@@ -310,12 +315,8 @@ class PgHba(object):
         return backup
 
     def wait_for_reload(self, before):
-        deadline = time.time() + RELOAD_WAIT_SECONDS
-        while time.time() < deadline:
-            if self.session.row('SELECT pg_conf_load_time() > %(before)s AS reloaded', {'before': before})['reloaded']:
-                return
-            time.sleep(0.05)
-        self.module.warn('The server did not report a configuration reload within %.0f s.' % RELOAD_WAIT_SECONDS)
+        if not _catalog.wait_for_reload(self.session, before, RELOAD_WAIT_SECONDS)['reloaded']:
+            self.module.warn('The server did not report a configuration reload within %.0f s.' % RELOAD_WAIT_SECONDS)
 
 
 def main():

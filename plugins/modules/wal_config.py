@@ -171,8 +171,6 @@ diff:
   sample: {before: {wal_level: replica}, after: {wal_level: logical}}
 '''
 
-import time
-
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
     PgOpsError, build_module, run_module)
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _settings, _sql
@@ -367,13 +365,8 @@ class WalConfig(object):
 
     def read_back_pending(self, rows):
         """pg_settings.pending_restart after this session has processed the reload."""
-        before = rows[next(iter(rows))]['conf_load_time']
-        deadline = time.time() + RELOAD_WAIT_SECONDS
-        while True:
-            state = self.session.row(_catalog.RELOADED_QUERY, {'before': before})
-            if state['reloaded'] or time.time() > deadline:
-                break
-            time.sleep(0.05)
+        state = _catalog.wait_for_reload(self.session, rows[next(iter(rows))]['conf_load_time'],
+                                         RELOAD_WAIT_SECONDS)
         if not state['reloaded']:
             self.module.warn('The server did not reload its configuration within %.0f s; pending_restart may be '
                              'incomplete.' % RELOAD_WAIT_SECONDS)
