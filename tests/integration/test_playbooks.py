@@ -37,6 +37,14 @@ def write_inventory(root, servers, entries):
     return path
 
 
+def assert_no_password(run):
+    """Neither the password nor any 7-character piece of it (JSON escaping splits it at the quotes)."""
+    text = run.output.replace('keepers', '')
+    leaks = sorted({PASSWORD[i:i + 7] for i in range(len(PASSWORD) - 6)
+                    if PASSWORD[i:i + 7] in text})
+    assert not leaks, leaks
+
+
 def recap(run):
     """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
     out = {}
@@ -114,8 +122,9 @@ def test_setup_status_switchover_teardown(ansible, new_server, work_root, major)
 
     # -- second run and check mode: nothing to change ------------------------------------------------
     before = (state(pub), state(sub), state(sub2, 'zoo2'))
-    second = ansible.playbook(os.path.join(PLAYBOOKS, 'setup.yml'), inventory=inventory)
+    second = ansible.playbook(os.path.join(PLAYBOOKS, 'setup.yml'), inventory=inventory, verbosity=1)
     assert second.rc == 0, second.output[-6000:]
+    assert_no_password(second)
     assert changed_tasks(second) == []
     assert all(counts['changed'] == 0 for counts in recap(second).values()), recap(second)
     pub.sql("INSERT INTO keepers VALUES (3, 'cy')", dbname='zoo')
@@ -129,8 +138,9 @@ def test_setup_status_switchover_teardown(ansible, new_server, work_root, major)
     assert wait_for(lambda: sub.value(count, dbname='zoo') == 250)
     assert wait_for(lambda: sub2.value(count, dbname='zoo2') == 250)
     for _attempt in range(3):
-        status = ansible.playbook(os.path.join(PLAYBOOKS, 'status.yml'), inventory=inventory)
+        status = ansible.playbook(os.path.join(PLAYBOOKS, 'status.yml'), inventory=inventory, verbosity=1)
         assert status.rc == 0, status.output[-6000:]
+        assert_no_password(status)
         rows = fact(status, 'logical_replication_status')['subscriptions']
         if [row['lag_bytes'] for row in rows] == [0, 0]:
             break
