@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLES = sorted(d for d in os.listdir(os.path.join(REPO, 'roles'))
                if os.path.isdir(os.path.join(REPO, 'roles', d)))
 TYPES = {'str': str, 'int': int, 'bool': bool, 'dict': dict, 'list': list}
