@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The topology filters (plugins/filter/topology.py): pure functions over the `logical_replication` list."""
+
+import os
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.pgops.logical_replication.plugins.filter import topology as f
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FILTER_DIR = os.path.join(HERE, '..', '..', '..', '..', 'plugins', 'filter')
+
+TOPOLOGY = [
+    {'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'zoo', 'tables': ['public.abc', 'keepers'],
+     'user': 'logic', 'password': 's3cret'},
+    {'name': 'zoo_z', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'zoo', 'subscriber_database': 'zoo2',
+     'tables': [{'name': 'sales.orders', 'where': 'id > 0'}], 'user': 'logic', 'password': 's3cret', 'sslmode': 'require'},
+    {'name': 'fish', 'publisher': 'hippo', 'subscriber': 'zebra', 'database': 'aqua', 'all_tables': True,
+     'grant_schemas': ['public', 'fish'], 'user': 'swimmer', 'password': 'other'},
+]
+HOSTVARS = {
+    'rhino': {'server_address': '10.0.0.1', 'server_port': 5433},
+    'hippo': {'ansible_host': 'fd00::2'},
+    'zebra': {'server_address': '', 'ansible_host': '10.0.0.3'},
+    'giraffe': {},
+}
+
+
+def test_every_filter_is_documented():
+    names = sorted(f.FilterModule().filters())
+    for name in names:
+        with open(os.path.join(FILTER_DIR, name + '.yml')) as handle:
+            doc = yaml.safe_load(handle)
+        assert doc['DOCUMENTATION']['name'] == name
+        assert doc['EXAMPLES'] and doc['RETURN']['_value']
+    assert sorted(n[:-4] for n in os.listdir(FILTER_DIR) if n.endswith('.yml')) == names
+
+
+@pytest.mark.parametrize('host, side, expected', [
+    ('rhino', 'publisher', ['zoo', 'zoo_z']),
+    ('rhino', 'subscriber', []),
+    ('zebra', 'subscriber', ['zoo_z', 'fish']),
+    ('hippo', 'any', ['fish', 'zoo']),  # publisher entries first
+    (None, 'any', ['zoo', 'zoo_z', 'fish']),
+])
+def test_entries_by_side_without_passwords(host, side, expected):
+    entries = f.topology_entries(TOPOLOGY, host, side)
+    assert [e['name'] for e in entries] == expected
+    assert all('password' not in e for e in entries)
+    assert 'password' in TOPOLOGY[0]  # the input is not changed
+
+
+def test_entries_by_name_and_bad_side():
+    assert [e['name'] for e in f.topology_entries(TOPOLOGY, names=['fish'])] == ['fish']
+    with pytest.raises(AnsibleFilterError, match='side must be one of'):
+        f.topology_entries(TOPOLOGY, 'rhino', 'both')
+    with pytest.raises(AnsibleFilterError, match='must be a list'):
+        f.topology_entries('zoo', 'rhino')
+    assert f.topology_entries(None, 'rhino') == []
+
+
+@pytest.mark.parametrize('entry, expected', [
+    ({'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'hippo'}, 's3cret'),
+    ({'name': 'fish', 'publisher': 'hippo', 'subscriber': 'zebra'}, 'other'),
+    ({'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'zebra'}, ''),  # same name, other subscriber
+    ('not an entry', ''),
+])
+def test_password(entry, expected):
+    assert f.topology_password(entry, TOPOLOGY) == expected
+
+
+@pytest.mark.parametrize('host, address, cidr', [
+    ('rhino', '10.0.0.1', '10.0.0.1/32'),     # server_address
+    ('hippo', 'fd00::2', 'fd00::2/128'),      # ansible_host, IPv6
+    ('zebra', '10.0.0.3', '10.0.0.3/32'),     # an empty server_address does not count
+    ('giraffe', 'giraffe', 'giraffe/32'),     # the inventory name
+    ('unknown', 'unknown', 'unknown/32'),
+])
+def test_address_and_cidr(host, address, cidr):
+    assert f.host_address(host, HOSTVARS) == address
+    assert f.host_cidr(host, HOSTVARS) == cidr
+
+
+def test_conninfo():
+    entry = f.topology_entries(TOPOLOGY, 'hippo', 'subscriber')[0]
+    assert f.topology_conninfo(entry, TOPOLOGY, HOSTVARS, application_name='zoo') == {
+        'host': '10.0.0.1', 'port': 5433, 'dbname': 'zoo', 'user': 'logic', 'password': 's3cret',
+        'sslmode': 'prefer', 'application_name': 'zoo'}
+    zebra = f.topology_entries(TOPOLOGY, 'zebra', 'subscriber')
+    assert f.topology_conninfo(zebra[0], TOPOLOGY, HOSTVARS, sslmode='disable', connect_timeout='5') == {
+        'host': '10.0.0.1', 'port': 5433, 'dbname': 'zoo', 'user': 'logic', 'password': 's3cret',
+        'sslmode': 'require', 'connect_timeout': 5}  # the entry's sslmode wins
+    assert f.topology_conninfo(zebra[1], TOPOLOGY, HOSTVARS)['port'] == 5432  # no server_port: the default
+
+
+def test_conninfo_reverse_reaches_the_subscriber_database():
+    entry = f.topology_entries(TOPOLOGY, 'zebra', 'subscriber')[0]
+    info = f.topology_conninfo(entry, TOPOLOGY, HOSTVARS, reverse=True, application_name='zoo_z_reverse')
+    assert (info['host'], info['port'], info['dbname'], info['application_name']) == (
+        '10.0.0.3', 5432, 'zoo2', 'zoo_z_reverse')
+
+
+@pytest.mark.parametrize('tables, expected', [
+    (['abc'], [{'table': 'abc', 'schema': 'public', 'name': 'abc'}]),
+    (['sales.orders'], [{'table': 'sales.orders', 'schema': 'sales', 'name': 'orders'}]),
+    (['"My Schema"."a.b"'], [{'table': '"My Schema"."a.b"', 'schema': 'My Schema', 'name': 'a.b'}]),
+    ([{'name': 'abc', 'columns': ['id']}], [{'table': 'abc', 'schema': 'public', 'name': 'abc', 'columns': ['id']}]),
+    ([{'name': 'sales.orders', 'where': 'id > 0'}],
+     [{'table': 'sales.orders', 'schema': 'sales', 'name': 'orders', 'where': 'id > 0'}]),
+    ([], []),
+])
+def test_tables_with_their_schemas(tables, expected):
+    assert f.topology_tables({'name': 'e', 'tables': tables}) == expected
+
+
+def test_a_bad_table_name_is_an_error():
+    with pytest.raises(AnsibleFilterError, match=r'entry e: table name .*a\.b\.c'):
+        f.topology_tables({'name': 'e', 'tables': ['a.b.c']})
+
+
+@pytest.mark.parametrize('entry, expected', [
+    # unqualified and dict-form tables count too (issue 10 item 14: their sequences were skipped)
+    ({'tables': ['abc', {'name': 'keepers'}]}, ['public']),
+    ({'tables': [{'name': 'sales.orders'}, '"Odd ""S"""."t"']}, ['sales', 'Odd "S"']),
+    ({'schemas': ['s1'], 'tables': ['s2.t', 's1.u']}, ['s1', 's2']),
+    ({'all_tables': True}, ['public']),
+    ({'all_tables': True, 'grant_schemas': ['a', 'b']}, ['a', 'b']),
+])
+def test_schemas(entry, expected):
+    assert f.topology_schemas(dict(entry, name='e')) == expected
+
+
+def test_publisher_grants_union_per_database_and_user():
+    entries = f.topology_entries(TOPOLOGY, 'rhino', 'publisher') + [
+        {'name': 'x', 'database': 'zoo', 'user': 'logic', 'schemas': ['s'], 'tables': ['abc']},
+        {'name': 'y', 'database': 'other', 'user': 'logic', 'all_tables': True}]
+    assert f.publisher_grants(entries) == [
+        {'database': 'zoo', 'name': 'logic', 'tables': ['public.abc', 'keepers', 'sales.orders', 'abc'],
+         'schemas': ['s']},
+        {'database': 'other', 'name': 'logic', 'tables': [], 'schemas': ['public']}]
+
+
+def test_hba():
+    entries = f.topology_entries(TOPOLOGY, 'rhino', 'publisher')
+    assert f.topology_hba(entries, HOSTVARS, ['hostssl'], 'scram-sha-256') == [
+        {'type': 'hostssl', 'database': 'zoo', 'user': 'logic', 'address': 'fd00::2/128', 'method': 'scram-sha-256'},
+        {'type': 'hostssl', 'database': 'zoo', 'user': 'logic', 'address': '10.0.0.3/32', 'method': 'scram-sha-256'}]
+    both = f.topology_hba(entries + entries, HOSTVARS, types=['host', 'hostssl'])
+    assert len(both) == 4 and all('method' not in line for line in both)
+    assert f.topology_hba(entries[1:], HOSTVARS, 'host', reverse=True) == [
+        {'type': 'host', 'database': 'zoo2', 'user': 'logic', 'address': '10.0.0.1/32'}]
+
+
+def test_a_good_topology_has_no_problem():
+    hostvars = dict(HOSTVARS, hippo={'ansible_host': 'fd00::2'})
+    assert f.topology_problems(TOPOLOGY, hostvars) == []
+
+
+@pytest.mark.parametrize('topology, expected', [
+    (None, ['logical_replication is not defined as a list (see the README)']),
+    ('zoo', ['logical_replication is not defined as a list (see the README)']),
+    (['zoo'], ['entry 1: is not a dict (name, publisher, subscriber, ...)']),
+    ([{'name': 'c', 'publisher': 'rhino', 'subscriber': 'giraffe2', 'database': 'd', 'user': 'u', 'password': 'p'}],
+     ['entry 1 (c): subscriber giraffe2 is not in the inventory',
+      'entry 1 (c): give tables, schemas or all_tables: true']),
+    ([{'publisher': 'rhino', 'subscriber': 'zebra', 'tables': ['t']}],
+     ['entry 1 (no name): name is missing', 'entry 1 (no name): database is missing',
+      'entry 1 (no name): user is missing', 'entry 1 (no name): password is missing']),
+    ([{'name': 'a', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 5, 'user': 'u', 'password': 'p',
+       'all_tables': True, 'schemas': ['s']}],
+     ['entry 1 (a): database must be a string', 'entry 1 (a): all_tables cannot be combined with tables or schemas']),
+    ([{'name': 'a', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'd', 'user': 'u', 'password': 'p',
+       'tables': 'public.abc'}], ['entry 1 (a): tables must be a list']),
+    ([{'name': 'a', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'd', 'user': 'u', 'password': 'p',
+       'tables': ['x.y.z']}],
+     ['entry 1 (a): table name \'x.y.z\' must be "table" or "schema.table"; quote a name that contains a dot, '
+      'e.g. \'"my.schema"."my.table"\'']),
+    ([{'name': 'a', 'publisher': 'rhino', 'subscriber': 'rhino', 'database': 'd', 'user': 'u', 'password': 'p',
+       'all_tables': True}], ['entry 1 (a): publisher and subscriber are the same database']),
+    ([{'name': 'a', 'publisher': 'rhino', 'subscriber': 'giraffe', 'database': 'd', 'user': 'u', 'password': 'p',
+       'all_tables': True}],
+     ['entry 1 (a): the address of subscriber giraffe (giraffe) is not an IP address; set server_address (or '
+      'ansible_host) to its IP address in the inventory: the pg_hba entry needs one']),
+])
+def test_problems(topology, expected):
+    assert f.topology_problems(topology, HOSTVARS) == expected
+
+
+def test_same_slot_name_on_one_publisher():
+    entry = {'name': 'a', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'd', 'user': 'u', 'password': 'p',
+             'all_tables': True}
+    assert f.topology_problems([entry, dict(entry, subscriber='hippo')], HOSTVARS) == [
+        'entry 2 (a): another entry of publisher rhino uses the same name (the replication slot name); give each '
+        'subscriber its own name or slot_name']
+    assert f.topology_problems([entry, dict(entry, subscriber='hippo', slot_name='a2')], HOSTVARS) == []
+
+
+def test_same_user_with_two_passwords_is_a_problem():
+    """Issue 10 item 16: the user would get the first password, the other subscription could not log in."""
+    entry = {'name': 'a', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'd', 'user': 'u',
+             'password': 'pw-1', 'all_tables': True}
+    other = dict(entry, name='b', subscriber='hippo', password='pw-2')
+    problems = f.topology_problems([entry, other], HOSTVARS)
+    assert problems == ['entry 2 (b): user u on publisher rhino, database d, has another password in entry 1 (a); '
+                        'the user has one password, so give every entry of the same publisher, database and user '
+                        'the same one']
+    assert 'pw-1' not in problems[0] and 'pw-2' not in problems[0]
+    assert f.topology_problems([entry, dict(other, password='pw-1')], HOSTVARS) == []
+    assert f.topology_problems([entry, dict(other, database='e')], HOSTVARS) == []  # another database: another grant
+
+
+def test_problems_of_one_host():
+    topology = [{'name': 'a', 'publisher': 'rhino', 'subscriber': 'zebra', 'database': 'd', 'user': 'u',
+                 'password': 'p'},
+                {'name': 'b', 'publisher': 'hippo', 'subscriber': 'zebra', 'database': 'd', 'user': 'u',
+                 'password': 'p'}]
+    assert f.topology_problems(topology, HOSTVARS, host='rhino') == [
+        'entry 1 (a): give tables, schemas or all_tables: true']
+    assert len(f.topology_problems(topology, HOSTVARS, host='zebra')) == 2
+    assert f.topology_problems(topology, HOSTVARS, host='giraffe') == []
+
+
+@pytest.mark.parametrize('version, feature, expected', [
+    (150004, 'publication_schemas', True),
+    (140010, 'publication_schemas', False),
+    (160000, 'subscription_origin', True),
+    (150000, 'subscription_origin', False),
+])
+def test_pg_supports(version, feature, expected):
+    assert f.pg_supports(version, feature) is expected
+    assert (f.pg_version_problem(version, feature) == '') is expected
+
+
+def test_pg_version_problem_messages():
+    assert f.pg_version_problem(150004, 'subscription_origin') == (
+        'origin needs PostgreSQL 16 or later; this server runs PostgreSQL 15.4. '
+        'Upgrade the server or leave the option out.')
+    assert f.pg_version_problem(180000) == ''
+    assert 'runs PostgreSQL 12.3' in f.pg_version_problem(120003)
+    with pytest.raises(AnsibleFilterError, match="unknown feature 'no_such_thing'"):
+        f.pg_supports(150000, 'no_such_thing')
