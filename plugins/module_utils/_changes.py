@@ -7,10 +7,17 @@ Every statement a module would run to change the server goes through ``Changes.e
 it is rendered with secrets masked into ``queries`` and run only outside check mode. There
 is no separate check-mode code path: the same differences drive ``changed``,
 ``diff.before/after`` and the statements.
+
+``Changes.transaction()`` runs the statements inside it as one transaction (all or nothing);
+in check mode nothing runs, so there is nothing to begin or commit.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import contextlib
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 
 def differences(before, after):
@@ -26,6 +33,35 @@ class Changes(object):
         self.changed = False
         self.before = {}
         self.after = {}
+        self.in_transaction = False
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """The statements executed inside run in one transaction: BEGIN before the first, COMMIT
+        at the end, ROLLBACK on any error (then nothing of it is a change). A statement PostgreSQL
+        refuses becomes a PgOpsError that names it. Check mode runs nothing, so it does nothing;
+        a nested use joins the outer transaction."""
+        if self.check_mode or self.in_transaction:
+            yield self
+            return
+        changed = self.changed
+        self.session.begin()
+        self.in_transaction = True
+        try:
+            yield self
+        except Exception as exc:
+            self.session.rollback()
+            self.changed = changed
+            if self.session.Error is not None and isinstance(exc, self.session.Error):
+                raise PgOpsError('PostgreSQL refused %s: %s. Nothing was changed: every statement of this run was '
+                                 'rolled back.' % (self.queries[-1] if self.queries else 'the transaction',
+                                                   self.session.mask(self.session.error_text(exc))),
+                                 sqlstate=self.session.sqlstate(exc))
+            raise
+        else:
+            self.session.commit()
+        finally:
+            self.in_transaction = False
 
     def execute(self, statement, params=None, shown_params=None, changes=True):
         """Record the statement (masked) and run it unless in check mode.

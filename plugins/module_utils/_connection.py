@@ -19,6 +19,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Changes
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 PSYCOPG2_IMPORT_ERROR = None
 try:
@@ -47,17 +48,6 @@ CONNECTION_ARGUMENT_SPEC = dict(
     connect_timeout=dict(type='int', default=10),
     session_role=dict(type='str'),
 )
-
-
-class PgOpsError(Exception):
-    """An error to report to the user: what happened, why, and what to do.
-
-    ``extra`` is merged into the failure result (for example the tables that are not ready).
-    """
-
-    def __init__(self, msg, **extra):
-        super(PgOpsError, self).__init__(msg)
-        self.extra = extra
 
 
 def build_module(argument_spec, **kwargs):
@@ -89,21 +79,53 @@ def connect_params(params, application_name):
     return dict((k, v) for k, v in mapping.items() if v not in (None, ''))
 
 
+def error_text(exc):
+    """A driver error as PostgreSQL reports it: the primary message, then its DETAIL and HINT.
+
+    Errors without diagnostics (a failed connection) give the driver's own text.
+    """
+    diag = getattr(exc, 'diag', None)
+    primary = getattr(diag, 'message_primary', None)
+    if not primary:
+        return (getattr(exc, 'pgerror', None) or str(exc)).strip()
+    parts = [primary.strip()]
+    for label, field in (('DETAIL', 'message_detail'), ('HINT', 'message_hint')):
+        value = getattr(diag, field, None)
+        if value:
+            parts.append('%s: %s' % (label, value.strip()))
+    return ' '.join(parts)
+
+
+def sqlstate(exc):
+    """The SQLSTATE of a driver error (None for errors without one)."""
+    return getattr(exc, 'pgcode', None) or getattr(getattr(exc, 'diag', None), 'sqlstate', None)
+
+
 class Reader(object):
     """An open autocommit connection that reads rows as dicts: the base of Session (the
     module's own server) and _remote.RemoteServer (the publisher, read only).
 
     A failed connection raises PgOpsError: ``failure`` says where to, the driver's message
-    follows (masked), then ``advice``.
+    follows (masked), then ``advice``. A server older than _versions.MINIMUM_SERVER_VERSION
+    is refused right away (``server`` names it in the message).
     """
 
-    def __init__(self, connect_kwargs, failure, advice, mask):
+    Error = psycopg2.Error if psycopg2 else None
+    InsufficientPrivilege = psycopg2.errors.InsufficientPrivilege if psycopg2 else None
+    ObjectInUse = psycopg2.errors.ObjectInUse if psycopg2 else None
+
+    def __init__(self, connect_kwargs, failure, advice, mask, server='The server'):
         try:
             self.conn = psycopg2.connect(**connect_kwargs)
         except psycopg2.Error as exc:
             raise PgOpsError('%s: %s. %s' % (failure, mask(str(exc).strip()), advice))
         self.conn.autocommit = True
         self.version = self.conn.server_version
+        try:
+            _versions.check_server(self.version, server)
+        except PgOpsError:
+            self.close()
+            raise
         self.cursor = self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
 
     def rows(self, query, params=None):
@@ -124,22 +146,21 @@ class Reader(object):
 
 
 class Session(Reader):
-    """The module's one connection, with the server version, version gates and secret masking."""
-
-    InsufficientPrivilege = psycopg2.errors.InsufficientPrivilege if psycopg2 else None
+    """The module's one connection, with the server version, version gates, transactions and
+    secret masking."""
 
     def __init__(self, module, application_name):
         self.module = module
         self.secrets = sorted(set(v for v in module.no_log_values if v), key=len, reverse=True)
         params = connect_params(module.params, application_name)
+        where = '%s port %s' % (params.get('host') or 'the default Unix socket', params.get('port'))
         super(Session, self).__init__(
             params,
-            'Could not connect to PostgreSQL at %s port %s as user %s (database %s)'
-            % (params.get('host') or 'the default Unix socket', params.get('port'), params.get('user'),
-               params.get('dbname')),
+            'Could not connect to PostgreSQL at %s as user %s (database %s)'
+            % (where, params.get('user'), params.get('dbname')),
             'Check login_host/login_unix_socket, port, login_user, login_password and that '
             'pg_hba.conf lets this client in.',
-            self.mask)
+            self.mask, 'The server at %s' % where)
         role = module.params.get('session_role')
         if role:
             self.execute(_sql_stmt('SET ROLE {}', role))
@@ -147,6 +168,24 @@ class Session(Reader):
     # -- writing (only through Changes) ------------------------------------------------------
     def execute(self, query, params=None):
         self.cursor.execute(query, params)
+
+    def begin(self):
+        """Leave autocommit: the next statements run in one transaction until commit/rollback."""
+        self.conn.autocommit = False
+
+    def commit(self):
+        self.conn.commit()
+        self.conn.autocommit = True
+
+    def rollback(self):
+        try:
+            self.conn.rollback()
+            self.conn.autocommit = True
+        except Exception:  # pragma: no cover - the connection is gone: nothing was committed
+            pass
+
+    error_text = staticmethod(error_text)
+    sqlstate = staticmethod(sqlstate)
 
     @property
     def superuser(self):
@@ -167,10 +206,7 @@ class Session(Reader):
 
     # -- versions -----------------------------------------------------------------------------
     def require(self, feature):
-        try:
-            _versions.require(feature, self.version)
-        except _versions.UnsupportedFeature as exc:
-            raise PgOpsError(str(exc))
+        _versions.require(feature, self.version)
 
     def supports(self, feature):
         return _versions.supports(feature, self.version)
@@ -186,7 +222,7 @@ class Session(Reader):
                                 ('log_min_error_statement', 'panic')):
                 self.cursor.execute(_sql_stmt('SET {} = {}', name, value, literal_second=True))
             return True
-        except psycopg2.Error:
+        except self.Error:
             return False
 
 
@@ -201,7 +237,9 @@ def run_module(module, fqcn, work):
     """Open the one connection, run ``work(session, changes)`` and exit with its result.
 
     ``work`` returns a dict of return values; ``changed``, ``queries`` and (in diff mode)
-    ``diff`` come from the Changes tracker. Every message leaving here is masked.
+    ``diff`` come from the Changes tracker. Every error for the user is a PgOpsError (caught
+    here, once, for every module) or a driver error (reported with PostgreSQL's message, DETAIL
+    and HINT). Every message leaving here is masked.
     """
     if psycopg2 is None:
         module.fail_json(msg=missing_required_lib('psycopg2 (>= 2.8)'), exception=PSYCOPG2_IMPORT_ERROR)
@@ -213,10 +251,8 @@ def run_module(module, fqcn, work):
     except PgOpsError as exc:
         _fail(module, session, changes, str(exc), exc.extra)
     except psycopg2.Error as exc:
-        detail = (exc.pgerror or str(exc)).strip()
-        _fail(module, session, changes,
-              'PostgreSQL refused the request: %s' % detail,
-              dict(sqlstate=getattr(exc, 'pgcode', None)))
+        _fail(module, session, changes, 'PostgreSQL refused the request: %s' % error_text(exc),
+              dict(sqlstate=sqlstate(exc)))
     finally:
         if session is not None:
             session.close()

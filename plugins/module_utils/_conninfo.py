@@ -11,6 +11,8 @@ so key order and spelling never cause a change; masked before anything is shown.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+
 try:
     from psycopg2.extensions import make_dsn, parse_dsn
 except ImportError:  # pragma: no cover - reported by the connection helper
@@ -52,7 +54,7 @@ def _keyword_spec(key):
 OPTION_SPEC = dict((key, _keyword_spec(key)) for key in KEYWORDS)
 
 
-class ConninfoError(ValueError):
+class ConninfoError(PgOpsError, ValueError):
     """A connection description that libpq would not accept."""
 
 

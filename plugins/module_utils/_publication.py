@@ -16,7 +16,7 @@ import json
 import uuid
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import PgOpsError
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 PUBLISH_OPERATIONS = ('insert', 'update', 'delete', 'truncate')
 TABLE_KEYS = ('name', 'columns', 'where')

@@ -12,7 +12,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import PgOpsError, Reader
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import Reader
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import where
 
 # The suboptions of a conninfo dict option, defined once in _conninfo.
 CONNINFO_SPEC = _conninfo.OPTION_SPEC
@@ -28,15 +29,14 @@ class RemoteServer(Reader):
         clean.setdefault('connect_timeout', session.module.params['connect_timeout'])
         for key in _conninfo.SECRET_KEYS:
             session.add_secret(clean.get(key))
-        try:
+        with where('The %s connection is not valid: ' % what, '.'):
             dsn = _conninfo.build(clean)
-        except _conninfo.ConninfoError as exc:
-            raise PgOpsError('The %s connection is not valid: %s.' % (what, exc))
+        where_to = 'host %s, port %s, dbname %s, user %s' % (
+            clean.get('host') or clean.get('hostaddr') or 'default socket', clean.get('port', 5432),
+            clean.get('dbname', 'default'), clean.get('user', 'default'))
         super(RemoteServer, self).__init__(
             dict(dsn=dsn),
-            'Could not connect to the %s (host %s, port %s, dbname %s, user %s)'
-            % (what, clean.get('host') or clean.get('hostaddr') or 'default socket', clean.get('port', 5432),
-               clean.get('dbname', 'default'), clean.get('user', 'default')),
+            'Could not connect to the %s (%s)' % (what, where_to),
             'Check the connection keywords and that its pg_hba.conf lets this host in.',
-            session.mask)
+            session.mask, 'The %s (%s)' % (what, where_to))
         self.what = what

@@ -23,12 +23,14 @@ import os
 import stringprep
 import unicodedata
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+
 PREFIX = 'SCRAM-SHA-256'
 DEFAULT_ITERATIONS = 4096
 SALT_BYTES = 16
 
 
-class VerifierError(ValueError):
+class VerifierError(PgOpsError, ValueError):
     """A stored password that is not a SCRAM-SHA-256 verifier."""
 
 

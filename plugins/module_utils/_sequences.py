@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 _READABLE = ("has_sequence_privilege(quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename), "
              "'SELECT,USAGE') AS readable")
@@ -34,7 +35,7 @@ WHERE (s.schemaname, s.sequencename) IN (SELECT * FROM unnest(%(seq_schemas)s::t
 """
 
 
-class SequenceError(ValueError):
+class SequenceError(PgOpsError, ValueError):
     """The request cannot be carried out; nothing was changed."""
 
 

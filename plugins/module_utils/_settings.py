@@ -1,15 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: pgops.logical_replication contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Server settings: value normalisation (units, booleans, enums) and replication sizing.
+"""Server settings: value normalisation (units, booleans, enums), replication sizing, and the
+wal_config manager.
 
-Pure functions, no server: tests/unit covers them with tables.
+The functions are pure (no server): tests/unit covers them with tables. ``WalConfig`` reads every
+setting it manages in one statement (``_catalog.settings``), compares with the value in force
+after a restart, writes with ALTER SYSTEM through ``Changes``, reloads and reads back what waits
+for a restart.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql, _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
 
 MEMORY_UNITS = {'B': 1, 'kB': 1024, 'MB': 1024 ** 2, 'GB': 1024 ** 3, 'TB': 1024 ** 4}
 TIME_UNITS = {'us': 0.001, 'ms': 1, 's': 1000, 'min': 60000, 'h': 3600000, 'd': 86400000}
@@ -18,7 +25,7 @@ _TRUE = ('on', 'true', 'yes', '1')
 _FALSE = ('off', 'false', 'no', '0')
 
 
-class SettingValueError(ValueError):
+class SettingValueError(PgOpsError, ValueError):
     """A value PostgreSQL would not accept for a setting."""
 
 
@@ -132,9 +139,190 @@ def replication_minimums(subscriptions, physical_replicas, sync_workers, version
         out['max_wal_senders'] = with_sync + physical_replicas
         out['max_logical_replication_workers'] = with_sync
         out['max_worker_processes'] = with_sync + 1
-        if int(version_num) >= 180000:
+        if _versions.supports('max_active_replication_origins', version_num):
             out['max_active_replication_origins'] = with_sync
     elif physical_replicas:
         out['max_replication_slots'] = physical_replicas
         out['max_wal_senders'] = physical_replicas
     return out
+
+
+# -- the wal_config manager ---------------------------------------------------------------------
+
+NAMED_SETTINGS = ('wal_level', 'max_replication_slots', 'max_wal_senders', 'max_logical_replication_workers',
+                  'max_worker_processes', 'max_sync_workers_per_subscription', 'max_slot_wal_keep_size')
+SIZED = ('max_replication_slots', 'max_wal_senders', 'max_logical_replication_workers',
+         'max_worker_processes', 'max_active_replication_origins')
+# File locations and other settings ALTER SYSTEM must not (or cannot) set.
+NOT_FOR_ALTER_SYSTEM = ('data_directory', 'config_file', 'hba_file', 'ident_file')
+RELOAD_WAIT_SECONDS = 5.0
+
+def requested(params):
+    """{name: value text} the user asked for, names lower-cased."""
+    wanted = dict((name, params[name]) for name in NAMED_SETTINGS if params.get(name) is not None)
+    for name, value in (params['settings'] or {}).items():
+        key = name.strip().lower()
+        if key in wanted:
+            raise PgOpsError('%s is given both as its own option and in settings; give it once.' % key)
+        if value is None:
+            raise PgOpsError('settings.%s has no value; give one, or leave the setting out.' % key)
+        wanted[key] = value
+    return dict((k, as_text(v)) for k, v in wanted.items())
+
+
+class WalConfig(object):
+    def __init__(self, module, session, changes):
+        self.module = module
+        self.session = session
+        self.changes = changes
+        self.params = module.params
+
+    def run(self):
+        wanted = requested(self.params)
+        names = set(wanted) | set(SIZED) | {'max_sync_workers_per_subscription', 'allow_alter_system'}
+        rows = _catalog.settings(self.session, sorted(names))
+        missing = sorted(n for n in wanted if n not in rows)
+        if missing:
+            raise PgOpsError('Unknown setting(s): %s. This server (PostgreSQL %s) has no such parameter in '
+                             'pg_settings; check the spelling or the server version.'
+                             % (', '.join(missing), _versions.major(self.session.version)))
+        targets = self.targets(wanted, rows)
+        plan = self.plan(targets, rows)
+        self.check_writable(plan, rows)
+
+        self.changes.set_diff(dict((n, p['before']) for n, p in plan.items() if p['before'] != p['after']),
+                              dict((n, p['after']) for n, p in plan.items() if p['before'] != p['after']))
+        written = [n for n, p in plan.items() if p['before'] != p['after']]
+        pending = self.write(written, plan, rows)
+        return dict(settings=plan, pending_restart=pending, restart_required=bool(pending))
+
+    def targets(self, wanted, rows):
+        """{name: normalised target}: what the user asked, raised to the sizing minimums."""
+        targets = {}
+        self.raw = dict(wanted)
+        for name, value in wanted.items():
+            meta = rows[name]
+            if meta['context'] == 'internal' or name in NOT_FOR_ALTER_SYSTEM:
+                raise PgOpsError('%s cannot be set with ALTER SYSTEM (it is fixed when the cluster is created '
+                                 'or must be set in postgresql.conf or on the command line). Nothing was changed.'
+                                 % name)
+            with where('Invalid value for %s: ' % name, '. Nothing was changed.'):
+                targets[name] = normalize(value, meta['vartype'], meta['unit'], name)
+                validate(targets[name], meta)
+        sync = targets.get('max_sync_workers_per_subscription') or self.future(rows['max_sync_workers_per_subscription'])
+        minimums = replication_minimums(self.params['expected_subscriptions'],
+                                                  self.params['expected_physical_replicas'],
+                                                  sync, self.session.version)
+        for name, minimum in minimums.items():
+            if name not in rows:
+                continue
+            current = int(targets.get(name) or self.future(rows[name]))
+            if current < minimum:
+                if name in targets:
+                    self.module.warn('%s = %s is below the %d that %d expected subscription(s) need; '
+                                     'raised to %d.' % (name, targets[name], minimum,
+                                                        self.params['expected_subscriptions'], minimum))
+            # Sized settings are always reported; a higher value stays as it is.
+            targets[name] = self.raw[name] = str(max(current, minimum))
+        return targets
+
+    def future(self, row):
+        """The normalised value in force after a restart: the last file line, else the default.
+
+        A file line of a restart-only setting carries the error "setting could not be applied"
+        while the restart is pending: it is still the value that comes up after the restart.
+        """
+        if row['file_setting'] is not None:
+            raw = row['file_setting']
+        elif row['source'] in ('default', 'configuration file', 'override'):
+            raw = row['boot_val'] if row['source'] == 'default' else row['setting']
+        else:
+            raw = row['setting']
+        try:
+            return normalize(raw, row['vartype'], row['unit'], row['name'])
+        except SettingValueError:
+            return raw  # an invalid line in a file: never equal to a valid target
+
+    def plan(self, targets, rows):
+        plan = {}
+        for name in sorted(targets):
+            row = rows[name]
+            plan[name] = dict(before=self.future(row), after=targets[name],
+                              running=normalize(row['setting'], row['vartype'], row['unit'], name),
+                              unit=row['unit'], context=row['context'])
+        return plan
+
+    def check_writable(self, plan, rows):
+        """Every reason ALTER SYSTEM would refuse, before anything is written."""
+        changing = [n for n, p in plan.items() if p['before'] != p['after']]
+        if not changing:
+            return
+        for name in changing:
+            row = rows[name]
+            if row['source'] in ('command line', 'environment variable'):
+                raise PgOpsError('%s is set on the server\'s %s (to %s), which overrides ALTER SYSTEM; change it '
+                                 'there (for example the pg_ctl -o options or the service unit). Nothing was changed.'
+                                 % (name, row['source'], row['setting']))
+        allow = rows.get('allow_alter_system')
+        if allow is not None and allow['setting'] == 'off':
+            raise PgOpsError('ALTER SYSTEM is disabled on this server (allow_alter_system = off), so %s cannot be '
+                             'changed here; set it in postgresql.conf with your configuration management. '
+                             'Nothing was changed.' % ', '.join(changing))
+        refused = [n for n in changing if not rows[n]['may_alter_system']]
+        if refused:
+            markers = rows[refused[0]]['managed_markers']
+            if markers:
+                service, advice = _catalog.MANAGED_SERVICE_MARKERS[markers[0]]
+                raise PgOpsError('This server looks like %s (setting %s exists), where ALTER SYSTEM is refused. '
+                                 'To change %s: %s. Nothing was changed.'
+                                 % (service, markers[0], ', '.join(refused), advice))
+            raise PgOpsError('Role %s may not ALTER SYSTEM %s: it needs to be a superuser (or, on PostgreSQL 15 and '
+                             'later, be granted ALTER SYSTEM on these parameters). Nothing was changed.'
+                             % (self.params['login_user'], ', '.join(refused)))
+        if not rows[changing[0]]['files_readable']:
+            raise PgOpsError('Role %s cannot read pg_file_settings, so the value after a restart cannot be '
+                             'compared. Grant pg_read_all_settings or connect as a superuser.'
+                             % self.params['login_user'])
+
+    def write(self, written, plan, rows):
+        """ALTER SYSTEM each changed setting, reload, read back what waits for a restart."""
+        pending = set(rows[next(iter(rows))]['pending_restart_names'] or [])
+        if not written:
+            return sorted(pending)
+        done = []
+        try:
+            for name in written:
+                self.changes.execute(_sql.stmt('ALTER SYSTEM SET {} = {}', _sql.ident(*name.split('.')),
+                                               _sql.literal(self.raw[name])))
+                done.append(name)
+        except Exception:
+            self.undo(done, rows)
+            raise
+        self.changes.execute(_sql.stmt('SELECT pg_reload_conf()'))
+        if self.module.check_mode:
+            for name in written:
+                if plan[name]['context'] == 'postmaster' and plan[name]['after'] != plan[name]['running']:
+                    pending.add(name)
+                elif plan[name]['after'] == plan[name]['running']:
+                    pending.discard(name)
+            return sorted(pending)
+        return self.read_back_pending(rows)
+
+    def undo(self, done, rows):
+        """Put back what this run already wrote when a later ALTER SYSTEM fails."""
+        for name in reversed(done):
+            previous = rows[name]['file_setting'] if rows[name]['file_source'] else None
+            if previous is None or not rows[name]['file_source'].endswith('postgresql.auto.conf'):
+                self.changes.execute(_sql.stmt('ALTER SYSTEM RESET {}', _sql.ident(*name.split('.'))))
+            else:
+                self.changes.execute(_sql.stmt('ALTER SYSTEM SET {} = {}', _sql.ident(*name.split('.')),
+                                               _sql.literal(previous)))
+
+    def read_back_pending(self, rows):
+        """pg_settings.pending_restart after this session has processed the reload."""
+        state = _catalog.wait_for_reload(self.session, rows[next(iter(rows))]['conf_load_time'],
+                                         RELOAD_WAIT_SECONDS)
+        if not state['reloaded']:
+            self.module.warn('The server did not reload its configuration within %.0f s; pending_restart may be '
+                             'incomplete.' % RELOAD_WAIT_SECONDS)
+        return sorted(state['pending_restart_names'] or [])

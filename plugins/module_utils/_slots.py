@@ -12,6 +12,8 @@ made what was asked without dropping it (which would lose its position).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+
 # Slot columns that only exist from some server_version_num on; older servers read NULL.
 OPTIONAL_COLUMNS = (
     ('wal_status', 130000, 'text'),
@@ -38,7 +40,7 @@ LEFT JOIN pg_replication_slots s ON s.slot_name = %(name)s
 COMPARED = ('slot_type', 'plugin', 'database', 'two_phase', 'failover')
 
 
-class SlotError(ValueError):
+class SlotError(PgOpsError, ValueError):
     """The existing slot differs in a way that cannot be changed in place."""
 
 

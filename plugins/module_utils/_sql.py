@@ -11,6 +11,8 @@ parameters at the call site.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+
 try:
     from psycopg2 import sql
 except ImportError:  # pragma: no cover - reported by the connection helper
@@ -19,7 +21,7 @@ except ImportError:  # pragma: no cover - reported by the connection helper
 MAX_IDENTIFIER_BYTES = 63
 
 
-class IdentifierError(ValueError):
+class IdentifierError(PgOpsError, ValueError):
     """A name the user gave cannot be a PostgreSQL identifier."""
 
 

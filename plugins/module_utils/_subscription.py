@@ -18,9 +18,10 @@ except ImportError:  # pragma: no cover - reported by the connection helper
     sql = None
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 
-class PlanError(ValueError):
+class PlanError(PgOpsError, ValueError):
     """The requested state cannot be reached from the current one (message says what to do)."""
 
 
@@ -391,7 +392,9 @@ def describe(tables):
 
 
 class SyncTimeout(PlanError):
+    """The tables were not ready in time; the failure returns them (``tables``) and ``waited``."""
+
     def __init__(self, msg, tables, waited):
-        super(SyncTimeout, self).__init__(msg)
+        super(SyncTimeout, self).__init__(msg, tables=tables, waited=waited)
         self.tables = tables
         self.waited = waited

@@ -11,20 +11,30 @@ and the version found, so a user knows at once what to upgrade or which option t
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
-# feature -> (minimum server_version_num, what the user asked for, in words)
+
+# The oldest server any module manages or reads: PostgreSQL 13 (the oldest major that still matters
+# as the publisher of an upgrade; 15 to 18 are the supported majors). Below it the catalog reads
+# themselves fail (pg_replication_slots.wal_status and safe_wal_size, pg_stat_replication.reply_time,
+# publish_via_partition_root, pg_partition_tree), so it is checked once, right after connecting.
+MINIMUM_SERVER_VERSION = 130000
+
+# feature -> (minimum server_version_num, what the user asked for (or what is read), in words).
+# Everything newer than MINIMUM_SERVER_VERSION that the code asks for or reads is here, so the
+# server version is compared with a number in this file only. Optional catalog columns are read
+# with ``column(feature, version, expression, type)``: the column where the server has it, a
+# typed NULL before.
 FEATURES = {
     # server settings
-    'max_slot_wal_keep_size': (130000, 'the setting max_slot_wal_keep_size'),
     'max_active_replication_origins': (180000, 'the setting max_active_replication_origins'),
-    # publications
+    'grant_set_parameter': (150000, 'GRANT SET/ALTER SYSTEM on a parameter'),
+    # publications (pg_publication_rel.prqual / prattrs, pg_publication_namespace, pubgencols)
     'publication_row_filter': (150000, 'a row filter (tables[].where)'),
     'publication_column_list': (150000, 'a column list (tables[].columns)'),
     'publication_schemas': (150000, 'FOR TABLES IN SCHEMA (schemas)'),
-    'publication_truncate': (110000, "publish: truncate"),
-    'publication_via_partition_root': (130000, 'publish_via_partition_root'),
     'publication_generated_columns': (180000, 'publish_generated_columns'),
-    # subscriptions
+    # subscriptions: WITH options and their pg_subscription columns
     'subscription_binary': (140000, 'binary'),
     'subscription_streaming': (140000, 'streaming'),
     'subscription_streaming_parallel': (160000, 'streaming: parallel'),
@@ -35,19 +45,28 @@ FEATURES = {
     'subscription_password_required': (160000, 'password_required'),
     'subscription_run_as_owner': (160000, 'run_as_owner'),
     'subscription_failover': (170000, 'failover'),
-    'subscription_stats': (150000, 'pg_stat_subscription_stats (apply/sync error counts)'),
     'subscription_alter_two_phase': (180000, 'changing two_phase of an existing subscription'),
-    # slots
+    # subscription statistics (pg_stat_subscription_stats, pg_stat_subscription.leader_pid / worker_type)
+    'subscription_stats': (150000, 'pg_stat_subscription_stats (apply/sync error counts)'),
+    'subscription_worker_leader_pid': (160000, 'pg_stat_subscription.leader_pid'),
+    'subscription_worker_type': (170000, 'pg_stat_subscription.worker_type'),
+    # slots (pg_replication_slots columns, pg_create_logical_replication_slot arguments)
     'slot_two_phase': (140000, 'two_phase on a replication slot'),
     'slot_failover': (170000, 'failover on a replication slot'),
-    'slot_wal_status': (130000, 'wal_status of a replication slot'),
-    # catalog / privileges
-    'grant_set_parameter': (150000, 'GRANT SET/ALTER SYSTEM on a parameter'),
+    'slot_synced': (170000, 'pg_replication_slots.synced'),
+    'slot_invalidation_reason': (170000, 'pg_replication_slots.invalidation_reason'),
+    'terminate_backend_timeout': (140000, 'pg_terminate_backend with a timeout'),
+    # pg_hba_file_rules.file_name and rule_number (include directives)
+    'hba_rules_file_name': (160000, 'pg_hba_file_rules.file_name'),
 }
 
 
-class UnsupportedFeature(Exception):
+class UnsupportedFeature(PgOpsError, ValueError):
     """A requested feature is newer than the server."""
+
+
+class UnsupportedServer(PgOpsError, ValueError):
+    """The server is older than MINIMUM_SERVER_VERSION."""
 
 
 def format_version(version_num):
@@ -70,5 +89,28 @@ def require(feature, version_num):
         raise UnsupportedFeature(
             '%s needs PostgreSQL %s or later; this server runs PostgreSQL %s. '
             'Upgrade the server or leave the option out.'
-            % (words, format_version(minimum).split('.')[0] if minimum >= 100000 else format_version(minimum),
-               format_version(version_num)))
+            % (words, major(minimum), format_version(version_num)))
+
+
+def major(version_num):
+    """The major version as PostgreSQL names it: 150004 -> '15', 90624 -> '9.6'."""
+    version_num = int(version_num)
+    parts = format_version(version_num).split('.')
+    return parts[0] if version_num >= 100000 else '.'.join(parts[:2])
+
+
+def check_server(version_num, server='the server'):
+    """Raise UnsupportedServer when the server is older than MINIMUM_SERVER_VERSION: what, needed, found, what to do."""
+    if int(version_num) < MINIMUM_SERVER_VERSION:
+        raise UnsupportedServer(
+            '%s runs PostgreSQL %s; pgops.logical_replication needs PostgreSQL %s or later (%s and 14 as the '
+            'publisher of an upgrade, 15 to 18 for everything). Upgrade that server (for example with pg_upgrade) '
+            'and run again.' % (server, format_version(version_num), major(MINIMUM_SERVER_VERSION),
+                                major(MINIMUM_SERVER_VERSION)))
+
+
+def column(feature, version_num, expression, kind, alias=None):
+    """An optional catalog column: ``expression`` where the server has ``feature``, else NULL::kind
+    (``AS alias`` when given)."""
+    text = expression if supports(feature, version_num) else 'NULL::%s' % kind
+    return '%s AS %s' % (text, alias) if alias else text

@@ -164,17 +164,11 @@ diff:
   sample: {before: "local all all peer\n", after: "local all all peer\nhost replication logic 192.0.2.20/32 scram-sha-256\n"}
 '''
 
-import os
-import tempfile
-
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
-    PgOpsError, build_module, run_module)
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _hba, _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _hba
+from ansible_collections.pgops.logical_replication.plugins.module_utils._hba import PgHba
 
 FQCN = 'pgops.logical_replication.pg_hba'
-RELOAD_WAIT_SECONDS = 5.0
-# Authentication options that carry a secret: masked in queries, entries and diff.
-SECRET_OPTIONS = ('ldapbindpasswd', 'radiussecrets')
 
 ARGUMENT_SPEC = dict(
     entries=dict(type='list', elements='dict', required=True, options=dict(
@@ -188,135 +182,6 @@ ARGUMENT_SPEC = dict(
     state=dict(type='str', default='present', choices=['absent', 'present']),
     backup=dict(type='bool', default=True),
 )
-
-# One statement: where the file is, whether PostgreSQL already reports errors in it, and the
-# configuration load time (to see the reload happen).
-READ_QUERY = """
-SELECT current_setting('hba_file') AS hba_file, pg_conf_load_time() AS loaded,
-       ARRAY(SELECT {where} || 'line ' || r.line_number || ': ' || r.error
-             FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}) AS errors
-"""
-ERRORS_QUERY = """
-SELECT r.line_number, r.error, {file_name} AS file_name
-FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}
-"""
-
-
-class PgHba(object):
-    def __init__(self, module, session, changes):
-        self.module = module
-        self.session = session
-        self.changes = changes
-        self.params = module.params
-        self.has_file_name = session.version >= 160000
-
-    def query(self, template):
-        return template.format(
-            where="r.file_name || ' '" if self.has_file_name else "''",
-            file_name='r.file_name' if self.has_file_name else 'NULL::text',
-            order='r.rule_number NULLS LAST, r.line_number' if self.has_file_name else 'r.line_number')
-
-    def run(self):
-        wanted = []
-        for number, item in enumerate(self.params['entries'], 1):
-            try:
-                record = _hba.entry_record(item)
-            except _hba.HbaError as exc:
-                raise PgOpsError('entries[%d]: %s. Nothing was changed.' % (number, exc))
-            address = _hba.address_text(item['address'], record.address) if record.address else None
-            wanted.append((record, address))
-            for name, value in record.options:
-                if name.lower() in SECRET_OPTIONS:
-                    self.module.no_log_values.add(value)   # masks the echoed module arguments too
-                    self.session.add_secret(value)
-        try:
-            state = self.session.row(self.query(READ_QUERY))
-        except self.session.InsufficientPrivilege:
-            raise PgOpsError('Role %s cannot read pg_hba_file_rules, so a new pg_hba.conf could not be checked '
-                             'before the reload. Connect as a superuser. Nothing was changed.'
-                             % self.params['login_user'])
-        path = state['hba_file']
-        original = self.read_file(path)
-        text = original.decode('utf-8', 'surrogateescape')
-        lines = _hba.parse_file(text)
-        try:
-            new_lines, done = _hba.plan(lines, wanted, self.params['state'])
-        except _hba.HbaError as exc:
-            raise PgOpsError('%s. Nothing was changed.' % exc)
-        new_text = _hba.text_of(new_lines)
-        entries = [dict(action=action, line=_hba.line_number(new_lines if action != 'removed' else lines, line),
-                        text=self.session.mask(line.text.rstrip('\r\n'))) for action, _record, line in done]
-        result = dict(hba_file=path, backup_file=None, entries=entries)
-        if new_text == text:
-            return result
-        if state['errors']:
-            raise PgOpsError('PostgreSQL already reports errors in its pg_hba configuration: %s. Fix them first; '
-                             'nothing was changed.' % '; '.join(state['errors']))
-        self.changes.set_diff(self.session.mask(text), self.session.mask(new_text))
-        if not self.module.check_mode:
-            result['backup_file'] = self.write_checked(path, original, new_text.encode('utf-8', 'surrogateescape'))
-        self.changes.record('-- write %s' % path)
-        self.changes.execute(_sql.stmt('SELECT pg_reload_conf()'))
-        if not self.module.check_mode:
-            self.wait_for_reload(state['loaded'])
-        return result
-
-    def read_file(self, path):
-        try:
-            with open(path, 'rb') as handle:
-                return handle.read()
-        except (IOError, OSError) as exc:
-            raise PgOpsError('Cannot read %s (the server\'s hba_file): %s. The module must run on the database '
-                             'host (use delegate_to) as a user that may read and write that file.' % (path, exc))
-
-    def write(self, path, data):
-        """Write data to path atomically, keeping the file's owner, group and mode."""
-        handle, tmp = tempfile.mkstemp(prefix='.pg_hba.', dir=os.path.dirname(path))
-        try:
-            with os.fdopen(handle, 'wb') as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            self.module.atomic_move(tmp, path, unsafe_writes=False)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-    def write_checked(self, path, original, data):
-        """Back up, write, let PostgreSQL check the file on disk; put the original back on any error."""
-        backup = self.module.backup_local(path)
-        try:
-            self.write(path, data)
-        except Exception as exc:
-            raise PgOpsError('Could not write %s: %s. The file was not changed (backup: %s).' % (path, exc, backup))
-        try:
-            errors = self.session.rows(self.query(ERRORS_QUERY))
-        except BaseException:
-            # The check itself failed (connection lost, timeout): the unchecked file must not stay.
-            self.write(path, original)
-            os.unlink(backup)
-            raise
-        if errors:
-            self.write(path, original)
-            os.unlink(backup)
-            new_lines = data.decode('utf-8', 'surrogateescape').splitlines()
-            details = []
-            for err in errors:
-                where = err['file_name'] or path
-                shown = ''
-                if where == path and err['line_number'] and err['line_number'] <= len(new_lines):
-                    shown = ' (%s)' % new_lines[err['line_number'] - 1].strip()
-                details.append('%s line %s%s: %s' % (where, err['line_number'], shown, err['error']))
-            raise PgOpsError('PostgreSQL refused the new pg_hba.conf: %s. The original file was put back and the '
-                             'configuration was not reloaded.' % '; '.join(details), errors=details)
-        if not self.params['backup']:
-            os.unlink(backup)
-            return None
-        return backup
-
-    def wait_for_reload(self, before):
-        if not _catalog.wait_for_reload(self.session, before, RELOAD_WAIT_SECONDS)['reloaded']:
-            self.module.warn('The server did not report a configuration reload within %.0f s.' % RELOAD_WAIT_SECONDS)
 
 
 def main():
