@@ -24,6 +24,7 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils._sql imp
 
 SIDES = ('publisher', 'subscriber', 'any')
 DEFAULT_PORT = 5432
+DEFAULT_SSLMODE = 'prefer'
 REQUIRED_KEYS = ('name', 'publisher', 'subscriber', 'database', 'user', 'password')
 STRING_KEYS = ('name', 'publisher', 'subscriber', 'database', 'subscriber_database', 'user', 'password', 'slot_name',
                'sslmode')
@@ -97,7 +98,7 @@ def host_cidr(host, hostvars):
     return address + ('/128' if ':' in address else '/32')
 
 
-def topology_conninfo(entry, topology, hostvars, sslmode='prefer', connect_timeout=None, application_name=None,
+def topology_conninfo(entry, topology, hostvars, sslmode=None, connect_timeout=None, application_name=None,
                       reverse=False):
     """libpq options to reach the entry's publisher as its user (reverse: its subscriber)."""
     peer = entry['subscriber'] if reverse else entry['publisher']
@@ -108,7 +109,7 @@ def topology_conninfo(entry, topology, hostvars, sslmode='prefer', connect_timeo
         'dbname': (entry.get('subscriber_database') or entry['database']) if reverse else entry['database'],
         'user': entry['user'],
         'password': topology_password(entry, topology),
-        'sslmode': entry.get('sslmode') or sslmode,
+        'sslmode': entry.get('sslmode') or sslmode or DEFAULT_SSLMODE,
     }
     if connect_timeout is not None:
         conninfo['connect_timeout'] = int(connect_timeout)
@@ -159,7 +160,8 @@ def publisher_grants(entries):
         if any(entry.get('all_tables') for entry in same):
             for entry in same:
                 schemas += list(entry.get('grant_schemas') or ['public'])
-        out.append({'database': database, 'name': user, 'tables': _unique(tables), 'schemas': _unique(schemas)})
+        out.append({'database': database, 'name': user, 'tables': _unique(tables), 'schemas': _unique(schemas),
+                    'entry': dict((key, same[0].get(key)) for key in ('name', 'publisher', 'subscriber'))})
     return out
 
 

@@ -140,8 +140,11 @@ def test_publisher_grants_union_per_database_and_user():
         {'name': 'y', 'database': 'other', 'user': 'logic', 'all_tables': True}]
     assert f.publisher_grants(entries) == [
         {'database': 'zoo', 'name': 'logic', 'tables': ['public.abc', 'keepers', 'sales.orders', 'abc'],
-         'schemas': ['s']},
-        {'database': 'other', 'name': 'logic', 'tables': [], 'schemas': ['public']}]
+         'schemas': ['s'], 'entry': {'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'hippo'}},
+        {'database': 'other', 'name': 'logic', 'tables': [], 'schemas': ['public'],
+         'entry': {'name': 'y', 'publisher': None, 'subscriber': None}}]
+    # the password of the user: its first entry's (topology_problems refuses two different ones)
+    assert f.topology_password(f.publisher_grants(entries)[0]['entry'], TOPOLOGY) == 's3cret'
 
 
 def test_hba():
