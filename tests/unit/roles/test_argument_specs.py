@@ -71,3 +71,22 @@ def test_secrets_are_no_log(role):
     for name, option in options.items():
         if 'password' in name:
             assert option.get('no_log') is True, name
+
+
+def topology_option(role):
+    return load(role, 'meta', 'argument_specs.yml')['argument_specs']['main']['options']['logical_replication']
+
+
+@pytest.mark.parametrize('role', [r for r in ROLES if r != 'server'])
+def test_topology_schema_is_the_server_roles(role):
+    """One source: the server role declares `logical_replication`; the other roles carry an exact copy
+    (argument_specs cannot include a file). Copy the server role's option when this fails."""
+    assert topology_option(role) == topology_option('server')
+
+
+def test_topology_schema_knows_the_keys_the_filter_checks():
+    from ansible_collections.pgops.logical_replication.plugins.filter import topology
+    suboptions = topology_option('server')['options']
+    assert set(topology.STRING_KEYS) <= set(suboptions)
+    assert set(topology.REQUIRED_KEYS) == set(n for n, o in suboptions.items() if o.get('required'))
+    assert suboptions['password'].get('no_log') is True
