@@ -12,6 +12,64 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+
+# The server's current WAL position (on a standby, the last one received).
+CURRENT_LSN = "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END)"
+
+# pg_subscription_rel.srsubstate as a word (what replication_info and postgresql_subscription return).
+SYNC_STATES = {
+    'i': 'init',
+    'd': 'data_copy',
+    'f': 'finished_copy',
+    's': 'synchronized',
+    'r': 'ready',
+}
+
+# The tables of the subscription whose oid is {oid}, with their sync state: one JSON list.
+SUBSCRIPTION_TABLES = """COALESCE((SELECT json_agg(json_build_object('schema', n.nspname, 'table', c.relname,
+         'state', r.srsubstate, 'lsn', r.srsublsn::text) ORDER BY n.nspname, c.relname)
+       FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.srsubid = {oid}), '[]'::json)"""
+
+
+class LsnError(PgOpsError, ValueError):
+    """A text that is not a WAL position."""
+
+
+def subscription_tables(rows):
+    """The rows of SUBSCRIPTION_TABLES as returned to the user: display name, schema, table, the
+    sync state as a word (SYNC_STATES) and as PostgreSQL's letter (state_code), lsn."""
+    return [dict(name=_sql.display_name((t['schema'], t['table'])), schema=t['schema'], table=t['table'],
+                 state=SYNC_STATES.get(t['state'], t['state']), state_code=t['state'], lsn=t.get('lsn'))
+            for t in rows or []]
+
+
+def not_ready(tables):
+    """The tables of subscription_tables() that are not ready."""
+    return [t for t in tables if t['state_code'] != 'r']
+
+
+def parse_lsn(text, what='a WAL position (LSN)'):
+    """'16/B374D848' -> the byte position as an int, for comparing LSNs whatever their zero
+    padding; None for None or ''. Raises LsnError naming ``what`` otherwise."""
+    if text in (None, ''):
+        return None
+    try:
+        high, low = str(text).strip().split('/')
+        return (int(high, 16) << 32) + int(low, 16)
+    except ValueError:
+        raise LsnError("%r is not %s; write it as PostgreSQL prints it, e.g. '0/14C0378'." % (text, what))
+
+
+def lsn_diff(later, earlier):
+    """Bytes from earlier to later (never negative), None when either is unknown."""
+    a, b = parse_lsn(later), parse_lsn(earlier)
+    if a is None or b is None:
+        return None
+    return max(0, a - b)
+
 # Settings whose presence marks a managed service where ALTER SYSTEM is refused, with the
 # advice to give. The value is what to tell the user to change instead.
 MANAGED_SERVICE_MARKERS = {

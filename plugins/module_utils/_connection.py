@@ -233,8 +233,11 @@ def _sql_stmt(template, name, value=None, literal_second=False):
     return sql.SQL(template).format(sql.Identifier(name))
 
 
-def run_module(module, fqcn, work):
+def run_module(module, fqcn, work, prepare=None):
     """Open the one connection, run ``work(session, changes)`` and exit with its result.
+
+    ``prepare()``, when given, checks the options before anything connects; what it returns is
+    passed to ``work`` as a third argument.
 
     ``work`` returns a dict of return values; ``changed``, ``queries`` and (in diff mode)
     ``diff`` come from the Changes tracker. Every error for the user is a PgOpsError (caught
@@ -245,9 +248,10 @@ def run_module(module, fqcn, work):
         module.fail_json(msg=missing_required_lib('psycopg2 (>= 2.8)'), exception=PSYCOPG2_IMPORT_ERROR)
     session = changes = None
     try:
+        args = (prepare(),) if prepare else ()
         session = Session(module, fqcn)
         changes = Changes(session, module.check_mode)
-        result = work(session, changes) or {}
+        result = work(session, changes, *args) or {}
     except PgOpsError as exc:
         _fail(module, session, changes, str(exc), exc.extra)
     except psycopg2.Error as exc:

@@ -31,13 +31,16 @@ class PgOpsError(Exception):
 
 
 @contextlib.contextmanager
-def where(prefix='', suffix=''):
+def where(prefix='', suffix='', **extra):
     """Say where an error happened: a PgOpsError raised inside gets ``prefix`` and ``suffix``
-    around its message (for example ``entries[2]: `` and ``. Nothing was changed.``), class and
-    extra kept. One mechanism instead of catching and re-raising at every call site."""
+    around its message (for example ``entries[2]: `` and ``. Nothing was changed.``) and ``extra``
+    among its return values, its class kept. One mechanism instead of catching and re-raising at
+    every call site."""
     try:
         yield
     except PgOpsError as exc:
         exc.msg = '%s%s%s' % (prefix, exc.msg, suffix)
         exc.args = (exc.msg,)
+        for key, value in extra.items():
+            exc.extra.setdefault(key, value)
         raise

@@ -11,24 +11,8 @@ read again on its own and reported as null (unknown) instead of failing the run.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
-
-CURRENT_LSN = ("(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() "
-               "ELSE pg_current_wal_lsn() END)")
-
-SYNC_STATES = {
-    'i': 'init',
-    'd': 'data_copy',
-    'f': 'finished_copy',
-    's': 'synchronized',
-    'r': 'ready',
-}
-
-
-def _opt(version, minimum, expr, kind, alias):
-    """A column that exists from ``minimum`` on; NULL of the right type on older servers."""
-    return '%s AS %s' % (expr if version >= minimum else 'NULL::%s' % kind, alias)
-
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql, _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils._catalog import CURRENT_LSN, lsn_diff
 
 def section_queries(version):
     """{section: SQL that returns one JSON value} for the connected server."""
@@ -42,20 +26,17 @@ SELECT coalesce(json_agg(p ORDER BY p.name), '[]'::json) FROM (
          (SELECT coalesce(json_agg(json_build_object('schema', t.schemaname, 'table', t.tablename)
                                    ORDER BY t.schemaname, t.tablename), '[]'::json)
             FROM pg_publication_tables t WHERE t.pubname = p.pubname) AS tables
-  FROM pg_publication p) p""" % _opt(version, 130000, 'p.pubviaroot', 'boolean', 'publish_via_partition_root')
+  FROM pg_publication p) p""" % 'p.pubviaroot AS publish_via_partition_root'
 
     slots = """
 SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
   SELECT s.slot_name AS name, s.slot_type, s.plugin, s.database, s.temporary, s.active, s.active_pid,
-         %s, %s,
+         s.wal_status, s.safe_wal_size,
          s.restart_lsn::text AS restart_lsn, s.confirmed_flush_lsn::text AS confirmed_flush_lsn,
          pg_wal_lsn_diff(%s, s.restart_lsn)::bigint AS retained_wal_bytes,
          r.application_name AS used_by
   FROM pg_replication_slots s
-  LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid) s""" % (
-        _opt(version, 130000, 's.wal_status', 'text', 'wal_status'),
-        _opt(version, 130000, 's.safe_wal_size', 'bigint', 'safe_wal_size'),
-        CURRENT_LSN)
+  LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid) s""" % CURRENT_LSN
 
     replication = """
 SELECT coalesce(json_agg(r ORDER BY r.application_name, r.pid), '[]'::json) FROM (
@@ -70,19 +51,18 @@ SELECT coalesce(json_agg(r ORDER BY r.application_name, r.pid), '[]'::json) FROM
          extract(epoch FROM r.write_lag)::float8 AS write_lag_seconds,
          extract(epoch FROM r.flush_lag)::float8 AS flush_lag_seconds,
          extract(epoch FROM r.replay_lag)::float8 AS replay_lag_seconds,
-         %s
+         r.reply_time
   FROM pg_stat_replication r
   CROSS JOIN (SELECT %s AS lsn) w
-  LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid) r""" % (
-        _opt(version, 120000, 'r.reply_time', 'timestamptz', 'reply_time'), CURRENT_LSN)
+  LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid) r""" % CURRENT_LSN
 
-    if version >= 170000:
+    if _versions.supports('subscription_worker_type', version):
         apply_worker = "w.relid IS NULL AND w.worker_type = 'apply'"
-    elif version >= 160000:
+    elif _versions.supports('subscription_worker_leader_pid', version):
         apply_worker = 'w.relid IS NULL AND w.leader_pid IS NULL'
     else:
         apply_worker = 'w.relid IS NULL'
-    stats = version >= 150000
+    stats = _versions.supports('subscription_stats', version)
     subscriptions = """
 SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
   SELECT s.subname AS name, pg_get_userbyid(s.subowner) AS owner, s.subenabled AS enabled,
@@ -90,18 +70,14 @@ SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
          w.pid AS worker_pid, w.received_lsn::text AS received_lsn, w.latest_end_lsn::text AS latest_end_lsn,
          w.last_msg_send_time, w.last_msg_receipt_time, w.latest_end_time,
          %s, %s,
-         (SELECT coalesce(json_agg(json_build_object('schema', n.nspname, 'table', c.relname,
-                                                     'state', r.srsubstate, 'lsn', r.srsublsn::text)
-                                   ORDER BY n.nspname, c.relname), '[]'::json)
-            FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE r.srsubid = s.oid) AS tables
+         %s AS tables
   FROM pg_subscription s
   LEFT JOIN pg_stat_subscription w ON w.subid = s.oid AND %s
   %s
   WHERE s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())) s""" % (
-        'st.apply_error_count' if stats else 'NULL::bigint AS apply_error_count',
-        'st.sync_error_count' if stats else 'NULL::bigint AS sync_error_count',
+        _versions.column('subscription_stats', version, 'st.apply_error_count', 'bigint', 'apply_error_count'),
+        _versions.column('subscription_stats', version, 'st.sync_error_count', 'bigint', 'sync_error_count'),
+        _catalog.SUBSCRIPTION_TABLES.format(oid='s.oid'),
         apply_worker,
         'LEFT JOIN pg_stat_subscription_stats st ON st.subid = s.oid' if stats else '')
 
@@ -135,34 +111,6 @@ SELECT %s::text AS current_lsn,
 """ % CURRENT_LSN
 
 
-def parse_lsn(text):
-    """'16/B374D848' -> the byte position as an int; None for None or ''."""
-    if text in (None, ''):
-        return None
-    try:
-        high, low = str(text).split('/')
-        return (int(high, 16) << 32) + int(low, 16)
-    except ValueError:
-        raise ValueError('not a WAL position (LSN): %r' % (text,))
-
-
-def lsn_diff(later, earlier):
-    """Bytes from earlier to later (never negative), None when either is unknown."""
-    a, b = parse_lsn(later), parse_lsn(earlier)
-    if a is None or b is None:
-        return None
-    return max(0, a - b)
-
-
-def table_entries(tables):
-    """Subscription tables with a display name and the sync state as a word."""
-    out = []
-    for t in tables or []:
-        out.append(dict(name=_sql.display_name((t['schema'], t['table'])), schema=t['schema'], table=t['table'],
-                        state=SYNC_STATES.get(t['state'], t['state']), state_code=t['state'], lsn=t['lsn']))
-    return out
-
-
 def publication_entries(publications):
     for pub in publications or []:
         pub['tables'] = [_sql.display_name((t['schema'], t['table'])) for t in pub.get('tables') or []]
@@ -178,8 +126,8 @@ def subscription_entries(subscriptions, publisher=None):
     publisher's position minus the apply worker's latest_end_lsn. lag_source says which.
     """
     for sub in subscriptions or []:
-        sub['tables'] = table_entries(sub.get('tables'))
-        sub['tables_not_ready'] = [t['name'] for t in sub['tables'] if t['state_code'] != 'r']
+        sub['tables'] = _catalog.subscription_tables(sub.get('tables'))
+        sub['tables_not_ready'] = [t['name'] for t in _catalog.not_ready(sub['tables'])]
         if publisher is None:
             continue
         slot = publisher['slots'].get(sub.get('slot_name'))

@@ -15,7 +15,7 @@ __metaclass__ = type
 import json
 import uuid
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 PUBLISH_OPERATIONS = ('insert', 'update', 'delete', 'truncate')
@@ -255,10 +255,6 @@ def features(spec):
         needed.append('publication_column_list')
     if spec['schemas']:
         needed.append('publication_schemas')
-    if spec['publish'] and 'truncate' in spec['publish']:
-        needed.append('publication_truncate')
-    if spec['publish_via_partition_root'] is not None:
-        needed.append('publication_via_partition_root')
     if spec['publish_generated_columns'] is not None:
         needed.append('publication_generated_columns')
     return needed
@@ -270,8 +266,8 @@ READ_QUERY = """
 WITH pub AS (
   SELECT p.oid, p.puballtables AS all_tables,
          ARRAY_REMOVE(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
-                            CASE WHEN p.pubdelete THEN 'delete' END, {truncate}], NULL) AS publish,
-         {viaroot} AS publish_via_partition_root,
+                            CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END], NULL) AS publish,
+         p.pubviaroot AS publish_via_partition_root,
          {gencols} AS publish_generated_columns,
          pg_get_userbyid(p.pubowner) AS owner,
          obj_description(p.oid, 'pg_publication') AS comment
@@ -346,17 +342,17 @@ FILTER_COLUMNS = ("(SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribu
 def read_query(version):
     """The one catalog query, with the parts that exist on this server version."""
     return READ_QUERY.format(
-        truncate="CASE WHEN p.pubtruncate THEN 'truncate' END" if version >= 110000 else 'NULL',
-        viaroot='p.pubviaroot' if version >= 130000 else 'false',
-        gencols="CASE p.pubgencols WHEN 's' THEN 'stored' ELSE 'none' END" if version >= 180000 else 'NULL::text',
-        prqual='pg_get_expr(r.prqual, r.prrelid)' if version >= 150000 else 'NULL::text',
-        prattrs=('(SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a '
-                 'WHERE a.attrelid = r.prrelid AND a.attnum = ANY(r.prattrs::int2[]))')
-        if version >= 150000 else 'NULL::json',
-        filter_columns=FILTER_COLUMNS.replace('{rel}', 'r') if version >= 150000 else 'NULL::json',
+        gencols=_versions.column('publication_generated_columns', version,
+                                 "CASE p.pubgencols WHEN 's' THEN 'stored' ELSE 'none' END", 'text'),
+        prqual=_versions.column('publication_row_filter', version, 'pg_get_expr(r.prqual, r.prrelid)', 'text'),
+        prattrs=_versions.column('publication_column_list', version,
+                                 '(SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a '
+                                 'WHERE a.attrelid = r.prrelid AND a.attnum = ANY(r.prattrs::int2[]))', 'json'),
+        filter_columns=_versions.column('publication_row_filter', version, FILTER_COLUMNS.replace('{rel}', 'r'),
+                                        'json'),
         member_schemas=('SELECT n.nspname FROM pg_publication_namespace pn JOIN pub ON pn.pnpubid = pub.oid '
-                        'JOIN pg_namespace n ON n.oid = pn.pnnspid') if version >= 150000
-        else 'SELECT NULL::name AS nspname WHERE false',
+                        'JOIN pg_namespace n ON n.oid = pn.pnnspid')
+        if _versions.supports('publication_schemas', version) else 'SELECT NULL::name AS nspname WHERE false',
     )
 
 
@@ -591,10 +587,8 @@ def create_statements(name, desired, creator, version):
     else:
         clause = objects_clause(desired['tables'], desired['schemas'])
         target = _sql.stmt(' FOR {}', clause) if clause else _sql.stmt('')
-    options = dict(publish=desired['publish'])
-    if version >= 130000:
-        options['publish_via_partition_root'] = desired['publish_via_partition_root']
-    if version >= 180000 and desired['publish_generated_columns'] is not None:
+    options = dict(publish=desired['publish'], publish_via_partition_root=desired['publish_via_partition_root'])
+    if _versions.supports('publication_generated_columns', version) and desired['publish_generated_columns'] is not None:
         options['publish_generated_columns'] = desired['publish_generated_columns']
     statements = [_sql.stmt('CREATE PUBLICATION {}{} WITH ({})', pub, target, with_options(options))]
     statements += owner_comment_statements(name, dict(owner=creator, comment=None), desired)
@@ -645,9 +639,10 @@ def option_statement(name, current, desired, version):
     changed = {}
     if desired['publish'] != current['publish']:
         changed['publish'] = desired['publish']
-    if version >= 130000 and desired['publish_via_partition_root'] != current['publish_via_partition_root']:
+    if desired['publish_via_partition_root'] != current['publish_via_partition_root']:
         changed['publish_via_partition_root'] = desired['publish_via_partition_root']
-    if version >= 180000 and desired['publish_generated_columns'] != current['publish_generated_columns']:
+    if (_versions.supports('publication_generated_columns', version)
+            and desired['publish_generated_columns'] != current['publish_generated_columns']):
         changed['publish_generated_columns'] = desired['publish_generated_columns']
     if not changed:
         return None
@@ -703,7 +698,7 @@ def parse_probe_notices(notices):
 
 # -- presenting ---------------------------------------------------------------------------------------------
 
-def public_state(state, version):
+def shown_state(state, version):
     """The state as returned to the user (and shown in the diff)."""
     if not state['exists']:
         return dict(exists=False)
@@ -719,6 +714,6 @@ def public_state(state, version):
         owner=state['owner'],
         comment=state['comment'],
     )
-    if version >= 180000:
+    if _versions.supports('publication_generated_columns', version):
         out['publish_generated_columns'] = state['publish_generated_columns']
     return out

@@ -12,16 +12,17 @@ made what was asked without dropping it (which would lose its position).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
-# Slot columns that only exist from some server_version_num on; older servers read NULL.
+# Slot columns read, with the version gate of those newer than the oldest supported server.
 OPTIONAL_COLUMNS = (
-    ('wal_status', 130000, 'text'),
-    ('safe_wal_size', 130000, 'bigint'),
-    ('two_phase', 140000, 'boolean'),
-    ('failover', 170000, 'boolean'),
-    ('synced', 170000, 'boolean'),
-    ('invalidation_reason', 170000, 'text'),
+    ('wal_status', None, 'text'),
+    ('safe_wal_size', None, 'bigint'),
+    ('two_phase', 'slot_two_phase', 'boolean'),
+    ('failover', 'slot_failover', 'boolean'),
+    ('synced', 'slot_synced', 'boolean'),
+    ('invalidation_reason', 'slot_invalidation_reason', 'text'),
 )
 
 _SLOT_QUERY = """
@@ -31,8 +32,7 @@ SELECT current_database() AS current_database,
        s.temporary, s.active, s.active_pid, s.restart_lsn::text AS restart_lsn,
        s.confirmed_flush_lsn::text AS confirmed_flush_lsn, {optional},
        pg_wal_lsn_diff(w.lsn, s.restart_lsn)::bigint AS retained_wal_bytes
-FROM (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()
-                  ELSE pg_current_wal_lsn() END AS lsn) w
+FROM (SELECT {current_lsn} AS lsn) w
 LEFT JOIN pg_replication_slots s ON s.slot_name = %(name)s
 """
 
@@ -41,18 +41,26 @@ COMPARED = ('slot_type', 'plugin', 'database', 'two_phase', 'failover')
 
 
 class SlotError(PgOpsError, ValueError):
-    """The existing slot differs in a way that cannot be changed in place."""
+    """The existing slot differs in a way that cannot be changed in place, or the request is not valid."""
+
+
+def valid_slot_name(name):
+    """Whether PostgreSQL accepts name as a replication slot name (lower-case letters, digits, _; 1 to 63)."""
+    return bool(name) and len(name) <= 63 and all(c in 'abcdefghijklmnopqrstuvwxyz0123456789_' for c in name)
+
+
+def check_slot_name(name):
+    """Raise SlotError unless PostgreSQL accepts name as a replication slot name."""
+    if not valid_slot_name(name):
+        raise SlotError('Slot name %r is not valid: PostgreSQL allows only lower-case letters, digits and '
+                        'underscores, at most 63 characters.' % (name,))
 
 
 def slot_query(version):
     """The one read: the slot row (all NULL when it does not exist) plus the current database."""
-    optional = []
-    for column, minimum, kind in OPTIONAL_COLUMNS:
-        if version >= minimum:
-            optional.append('s.%s' % column)
-        else:
-            optional.append('NULL::%s AS %s' % (kind, column))
-    return _SLOT_QUERY.format(optional=', '.join(optional))
+    optional = ['s.%s' % column if feature is None else _versions.column(feature, version, 's.' + column, kind, column)
+                for column, feature, kind in OPTIONAL_COLUMNS]
+    return _SLOT_QUERY.format(optional=', '.join(optional), current_lsn=_catalog.CURRENT_LSN)
 
 
 def state_of(row):
@@ -142,8 +150,8 @@ def _show(value):
     return str(value)
 
 
-def report(row):
-    """The return values of a slot row."""
+def shown_state(row):
+    """The slot as returned to the user: the return values of a slot row."""
     if not row or not row.get('exists'):
         return dict(exists=False, name=None, slot_type=None, plugin=None, database=None, active=False,
                     active_pid=None, wal_status=None, retained_wal_bytes=None, restart_lsn=None,

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: pgops.logical_replication contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Subscriptions: read the whole state in one statement, plan the differences as data, wait for sync.
+"""Subscriptions: read the whole state in one statement, plan the differences as data, wait for
+sync; and the postgresql_subscription manager.
 
 The pure parts (``state_from_row``, ``plan``, ``lsn_value``, the option table) are unit tested
-without a server; the module only turns the planned actions into statements.
+without a server; ``Subscription`` (at the end) turns the planned actions into statements.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,8 +18,8 @@ try:
 except ImportError:  # pragma: no cover - reported by the connection helper
     sql = None
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _versions
-from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _conninfo, _slots, _sql, _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
 
 
 class PlanError(PgOpsError, ValueError):
@@ -51,8 +52,6 @@ OPTION_NAMES = tuple(o[0] for o in OPTIONS)
 STORED = ('synchronous_commit', 'binary', 'streaming', 'two_phase', 'disable_on_error', 'origin',
           'password_required', 'run_as_owner', 'failover')
 
-SYNC_STATES = {'i': 'initialize', 'd': 'data copy', 'f': 'finished table copy', 's': 'synchronized',
-               'r': 'ready'}
 STREAMING = {'f': 'off', 't': 'on', 'p': 'parallel', False: 'off', True: 'on'}
 
 
@@ -72,19 +71,8 @@ def feature_of(option, value):
 
 
 def lsn_value(text):
-    """'16/B374D848' -> integer, for comparing LSNs whatever their zero padding."""
-    if text is None:
-        return None
-    try:
-        high, low = str(text).strip().split('/')
-        return (int(high, 16) << 32) + int(low, 16)
-    except ValueError:
-        raise PlanError("skip_lsn %r is not an LSN; write it as PostgreSQL prints it, e.g. '0/14C0378'." % (text,))
-
-
-def valid_slot_name(name):
-    """Whether PostgreSQL accepts name as a replication slot name."""
-    return bool(name) and len(name) <= 63 and all(c in 'abcdefghijklmnopqrstuvwxyz0123456789_' for c in name)
+    """skip_lsn (or a stored LSN) as an integer, for comparing LSNs whatever their zero padding."""
+    return _catalog.parse_lsn(text, 'an LSN (skip_lsn)')
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -97,31 +85,31 @@ def catalog_query(version, conninfo=True, origin_lsn=False):
             "obj_description(s.oid, 'pg_subscription') AS comment",
             ('s.subconninfo' if conninfo else 'NULL::text') + ' AS conninfo',
             ('true' if conninfo else 'false') + ' AS conninfo_readable']
-    if version >= 140000:
-        cols += ['s.subbinary AS binary', 's.substream AS streaming']
-    if version >= 150000:
-        cols += ["s.subtwophasestate <> 'd' AS two_phase", 's.subdisableonerr AS disable_on_error',
-                 's.subskiplsn::text AS skip_lsn']
-    if version >= 160000:
-        cols += ['s.suborigin AS origin', 's.subpasswordrequired AS password_required',
-                 's.subrunasowner AS run_as_owner']
-    if version >= 170000:
-        cols += ['s.subfailover AS failover']
+    cols += [column for feature, column in OPTIONAL_COLUMNS if _versions.supports(feature, version)]
     if origin_lsn:
         cols += ["(SELECT o.remote_lsn::text FROM pg_replication_origin_status o "
                  "WHERE o.external_id = 'pg_' || s.oid) AS origin_lsn"]
-    cols += [TABLES_SUBQUERY + ' AS tables']
+    cols += [_catalog.SUBSCRIPTION_TABLES.format(oid='s.oid') + ' AS tables']
     return ('SELECT ' + ',\n       '.join(cols) + '\nFROM pg_subscription s\n'
             'WHERE s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n'
             '  AND s.subname = %(name)s')
 
 
-TABLES_SUBQUERY = """COALESCE((SELECT json_agg(json_build_object('schema', n.nspname, 'name', c.relname,
-         'state', r.srsubstate, 'lsn', r.srsublsn::text) ORDER BY n.nspname, c.relname)
-       FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.srsubid = s.oid), '[]'::json)"""
+# pg_subscription columns newer than the oldest supported server: read where the server has them
+# (an option the server does not have is not returned in ``options``).
+OPTIONAL_COLUMNS = (
+    ('subscription_binary', 's.subbinary AS binary'),
+    ('subscription_streaming', 's.substream AS streaming'),
+    ('subscription_two_phase', "s.subtwophasestate <> 'd' AS two_phase"),
+    ('subscription_disable_on_error', 's.subdisableonerr AS disable_on_error'),
+    ('subscription_skip_lsn', 's.subskiplsn::text AS skip_lsn'),
+    ('subscription_origin', 's.suborigin AS origin'),
+    ('subscription_password_required', 's.subpasswordrequired AS password_required'),
+    ('subscription_run_as_owner', 's.subrunasowner AS run_as_owner'),
+    ('subscription_failover', 's.subfailover AS failover'),
+)
 
-TABLES_QUERY = """SELECT """ + TABLES_SUBQUERY.replace('s.oid', '%(oid)s') + """ AS tables,
+TABLES_QUERY = """SELECT """ + _catalog.SUBSCRIPTION_TABLES.format(oid='%(oid)s') + """ AS tables,
        (SELECT subenabled FROM pg_subscription WHERE oid = %(oid)s) AS enabled"""
 
 
@@ -144,18 +132,13 @@ def read(session, name, origin_lsn=False):
 
 
 def state_from_row(row):
-    """Normalise a catalog row: streaming as off/on/parallel, tables with state names."""
+    """Normalise a catalog row: streaming as off/on/parallel, tables as _catalog.subscription_tables."""
     state = dict(row)
     if 'streaming' in state:
         state['streaming'] = STREAMING.get(state['streaming'], state['streaming'])
     state['publications'] = list(state.get('publications') or [])
-    state['tables'] = [table_entry(t) for t in (state.get('tables') or [])]
+    state['tables'] = _catalog.subscription_tables(state.get('tables'))
     return state
-
-
-def table_entry(t):
-    return dict(schema=t['schema'], name=t['name'], state=t['state'],
-                state_name=SYNC_STATES.get(t['state'], t['state']), lsn=t.get('lsn'))
 
 
 def options_of(state):
@@ -183,10 +166,7 @@ def check_versions(options, version, extra=()):
     features = [feature_of(k, v) for k, v in options.items()] + list(extra)
     for feature in features:
         if feature:
-            try:
-                _versions.require(feature, version)
-            except _versions.UnsupportedFeature as exc:
-                raise PlanError(str(exc))
+            _versions.require(feature, version)
 
 
 def target_enabled(state_param, enabled_param):
@@ -318,7 +298,6 @@ def with_clause(options):
 
 
 def idents(names):
-    from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
     return _sql.join([_sql.ident(n) for n in names])
 
 
@@ -344,10 +323,6 @@ def render_with_placeholder(composed, conn):
 
 # -- waiting -------------------------------------------------------------------------------------
 
-def not_ready(tables):
-    return [t for t in tables if t['state'] != 'r']
-
-
 def wait_for_sync(session, oid, timeout, poll=0.1, tables=None):
     """Poll pg_subscription_rel until every table is ready; return (tables, seconds waited).
 
@@ -355,12 +330,12 @@ def wait_for_sync(session, oid, timeout, poll=0.1, tables=None):
     """
     started = time.time()
     while True:
-        if tables is None or not_ready(tables):
+        if tables is None or _catalog.not_ready(tables):
             row = session.row(TABLES_QUERY, {'oid': oid})
-            tables = [table_entry(t) for t in (row['tables'] or [])]
+            tables = _catalog.subscription_tables(row['tables'])
         else:
             row = {'enabled': True}
-        pending = not_ready(tables)
+        pending = _catalog.not_ready(tables)
         waited = round(time.time() - started, 3)
         if not pending:
             return tables, waited
@@ -388,7 +363,7 @@ def wait_for_workers_to_stop(session, oid, timeout=30.0, poll=0.1):
 
 
 def describe(tables):
-    return ', '.join('%s.%s (%s)' % (t['schema'], t['name'], t['state_name']) for t in tables)
+    return ', '.join('%s (%s)' % (t['name'], t['state']) for t in tables)
 
 
 class SyncTimeout(PlanError):
@@ -398,3 +373,224 @@ class SyncTimeout(PlanError):
         super(SyncTimeout, self).__init__(msg, tables=tables, waited=waited)
         self.tables = tables
         self.waited = waited
+
+
+# -- the postgresql_subscription manager ----------------------------------------------------------
+
+def shown_state(state):
+    """The subscription as returned to the user (and shown in the diff): never the password."""
+    if not state:
+        return {}
+    conninfo = None
+    if state.get('conninfo') is not None:
+        conninfo = _conninfo.mask(_conninfo.parse(state['conninfo']))
+    return dict(name=state['name'], publications=list(state['publications']), enabled=state['enabled'],
+                slot_name=state['slot_name'], options=options_of(state), owner=state['owner'],
+                comment=state['comment'], conninfo=conninfo)
+
+
+class Subscription(object):
+    def __init__(self, module, session, changes):
+        self.module = module
+        self.session = session
+        self.changes = changes
+        self.params = module.params
+        self.name = self.params['name']
+        self.hidden = False
+
+    # -- entry ---------------------------------------------------------------------------------
+    def run(self):
+        p = self.params
+        _sql.check_name(self.name, 'subscription name')
+        for pub in p['publications'] or []:
+            _sql.check_name(pub, 'publication name')
+        self.options = wanted_options(p)
+        check_versions(self.options, self.session.version,
+                       ['subscription_skip_lsn'] if p['skip_lsn'] is not None else [])
+        if p['skip_lsn'] is not None and p['skip_lsn'].lower() != 'none':
+            lsn_value(p['skip_lsn'])
+        self.enabled = target_enabled(p['state'], p['enabled'])
+        self.conninfo = self.wanted_conninfo()
+        current = read(self.session, self.name, origin_lsn=p['skip_lsn'] is not None)
+        if p['state'] == 'absent':
+            return self.drop(current)
+        after = self.create() if current is None else self.alter(current)
+        self.changes.set_diff(shown_state(current), shown_state(after))
+        result = dict(shown_state(after), exists=True, tables=after.get('tables', []))
+        if p['wait_for_sync'] and not self.module.check_mode:
+            tables, waited = wait_for_sync(self.session, after['oid'], p['sync_timeout'], tables=after.get('tables'))
+            result.update(tables=tables, waited=waited)
+        return result
+
+    def wanted_conninfo(self):
+        given = self.params['conninfo']
+        if not given:
+            return None
+        with where('conninfo: '):
+            clean = _conninfo.normalize(given)
+        for key in _conninfo.SECRET_KEYS:
+            if clean.get(key):
+                self.session.add_secret(clean[key])
+        return clean
+
+    # -- executing -----------------------------------------------------------------------------
+    def execute(self, statement):
+        self.changes.execute(statement)
+
+    def execute_with_conninfo(self, composed):
+        """A statement with a {conninfo} placeholder: the real one is bound, the masked one shown."""
+        text = _conninfo.build(self.conninfo)
+        if any(self.conninfo.get(k) for k in _conninfo.SECRET_KEYS) and not self.module.check_mode and not self.hidden:
+            self.hidden = True
+            if not self.session.hide_statements_from_log():
+                self.module.warn('This role may not turn statement logging off for its session, so if the server '
+                                 'logs statements (log_statement, log_min_duration_statement) its log records the '
+                                 'connection string of this subscription, password included.')
+        query = render_with_placeholder(composed, self.session.conn)
+        self.changes.execute(query, {'conninfo': text}, shown_params={'conninfo': _conninfo.mask(text)})
+
+    def stmt(self, template, *args):
+        return _sql.stmt(template, _sql.ident(self.name), *args)
+
+    # -- create --------------------------------------------------------------------------------
+    def create(self):
+        p = self.params
+        missing = [o for o in ('conninfo', 'publications') if not p[o]]
+        if missing:
+            raise PgOpsError('Subscription %s does not exist; to create it give %s.'
+                             % (_sql.display_name([self.name]), ' and '.join(missing)))
+        options = dict(self.options)
+        if ('slot_name' not in options and options.get('connect') is not False
+                and options.get('create_slot') is not False and not _slots.valid_slot_name(self.name)):
+            raise PgOpsError('The replication slot is named after the subscription by default, but %s is not a valid '
+                             'slot name (only lower case letters, digits and _, at most 63 bytes). Give slot_name.'
+                             % _sql.display_name([self.name]))
+        if self.enabled is not None:
+            options['enabled'] = self.enabled
+        template = 'CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}'
+        args = [sql.Placeholder('conninfo'), idents(p['publications'])]
+        if options:
+            template += ' WITH ({})'
+            args.append(with_clause(options))
+        self.execute_with_conninfo(self.stmt(template, *args))
+        me = self.params.get('session_role') or self.params['login_user']
+        if p['owner'] and p['owner'] != me:
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(p['owner'])))
+        if p['comment']:
+            self.execute(self.stmt('COMMENT ON SUBSCRIPTION {} IS {}', _sql.literal(p['comment'])))
+        if p['skip_lsn'] is not None and p['skip_lsn'].lower() != 'none':
+            self.module.warn('skip_lsn is ignored for a subscription created in this run.')
+        if self.module.check_mode:
+            return self.imagined(None, options)
+        return read(self.session, self.name)
+
+    # -- alter ---------------------------------------------------------------------------------
+    def alter(self, current):
+        p = self.params
+        differs = False
+        if self.conninfo is not None:
+            if current['conninfo_readable']:
+                differs = not _conninfo.same(current['conninfo'], self.conninfo)
+            else:
+                self.module.warn('This role cannot read the stored connection of subscription %s '
+                                 '(pg_subscription.subconninfo needs a superuser), so conninfo cannot be compared '
+                                 'and is left as it is. Connect as a superuser to reconcile it.'
+                                 % _sql.display_name([self.name]))
+        want = dict(enabled=self.enabled, options=self.options, conninfo_differs=differs,
+                    publications=p['publications'], refresh=p['refresh'], copy_data=p['copy_data'],
+                    refreshed=p['state'] == 'refreshed', owner=p['owner'], comment=p['comment'],
+                    skip_lsn=p['skip_lsn'])
+        actions = plan(current, want, self.session.version)
+        self.oid = current['oid']
+        for action in actions:
+            self.run_action(action)
+        if not actions:
+            return current
+        if self.module.check_mode:
+            return self.imagined(current, actions)
+        return read(self.session, self.name)
+
+    def run_action(self, action):
+        kind = action[0]
+        if kind in ('disable', 'enable'):
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s' % kind.upper()))
+        elif kind == 'connection':
+            self.execute_with_conninfo(self.stmt('ALTER SUBSCRIPTION {} CONNECTION {}',
+                                                 sql.Placeholder('conninfo')))
+        elif kind == 'set':
+            if not self.module.check_mode and ({'two_phase', 'failover'} & set(action[1])):
+                wait_for_workers_to_stop(self.session, self.oid)
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} SET ({})', with_clause(action[1])))
+        elif kind == 'publications':
+            verb, names, refresh, copy_data = action[1:]
+            opts = _sql.literal(refresh) if copy_data is None else _sql.stmt(
+                '{}, copy_data = {}', _sql.literal(refresh), _sql.literal(copy_data))
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s PUBLICATION {} WITH (refresh = {})' % verb.upper(),
+                                   idents(names), opts))
+        elif kind == 'refresh':
+            if action[1] is None:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'))
+            else:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = {})',
+                                       _sql.literal(action[1])))
+        elif kind == 'owner':
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(action[1])))
+        elif kind == 'comment':
+            self.execute(self.stmt('COMMENT ON SUBSCRIPTION {} IS {}', _sql.literal(action[1])))
+        elif kind == 'skip':
+            value = _sql.stmt('NONE') if action[1] is None else _sql.literal(action[1])
+            self.execute(self.stmt('ALTER SUBSCRIPTION {} SKIP (lsn = {})', value))
+
+    def imagined(self, current, changes):
+        """The state a check-mode run would leave (no server round trip)."""
+        p = self.params
+        if current is None:
+            state = dict(name=self.name, publications=list(p['publications']), owner=p['owner'] or
+                         p.get('session_role') or p['login_user'], comment=p['comment'] or None,
+                         enabled=changes.get('enabled', changes.get('connect', True) is not False),
+                         slot_name=changes['slot_name'] if 'slot_name' in changes else self.name,
+                         conninfo=_conninfo.build(self.conninfo), oid=None, tables=[])
+            state.update((k, v) for k, v in changes.items() if k in STORED)
+            return state
+        state = dict(current)
+        for action in changes:
+            kind = action[0]
+            if kind in ('disable', 'enable'):
+                state['enabled'] = kind == 'enable'
+            elif kind == 'connection':
+                state['conninfo'] = _conninfo.build(self.conninfo)
+            elif kind == 'set':
+                state.update(action[1])
+            elif kind == 'publications':
+                state['publications'] = list(p['publications'])
+            elif kind in ('owner', 'comment'):
+                state[kind] = action[1]
+        return state
+
+    # -- drop ----------------------------------------------------------------------------------
+    def drop(self, current):
+        result = dict(exists=False, name=self.name, kept_slot=None)
+        if current is None:
+            return result
+        keep = self.params['keep_slot_on_drop']
+        if keep:
+            if current['enabled']:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} DISABLE'))
+            if current['slot_name']:
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} SET (slot_name = NONE)'))
+                result['kept_slot'] = current['slot_name']
+                self.module.warn('The replication slot %s is left on the publisher and keeps WAL there until it is '
+                                 'dropped (pgops.logical_replication.replication_slot state: absent).'
+                                 % current['slot_name'])
+        self.changes.set_diff(shown_state(current), {})
+        try:
+            self.execute(self.stmt('DROP SUBSCRIPTION {}'))
+        except self.session.Error as exc:
+            if keep:
+                raise
+            raise PgOpsError(
+                'Could not drop subscription %s: %s. DROP SUBSCRIPTION also drops its replication slot on the '
+                'publisher; when the publisher is unreachable or the slot must stay, run again with '
+                'keep_slot_on_drop: true (the slot is then left on the publisher and reported).'
+                % (_sql.display_name([self.name]), self.session.error_text(exc)), sqlstate=self.session.sqlstate(exc))
+        return result

@@ -281,13 +281,8 @@ diff:
   sample: {before: {exists: false}, after: {exists: true, all_tables: true, tables: [], schemas: []}}
 '''
 
-try:
-    import psycopg2
-except ImportError:  # pragma: no cover - reported by the connection helper
-    psycopg2 = None
-
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
-    PgOpsError, build_module, run_module)
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _publication as P
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
 
@@ -325,7 +320,7 @@ class Publication(object):
         if spec['state'] == 'absent':
             if current['exists']:
                 self.changes.execute(_sql.stmt('DROP PUBLICATION {}', _sql.ident(spec['name'])))
-            self.changes.set_diff(P.public_state(current, self.version), dict(exists=False))
+            self.changes.set_diff(P.shown_state(current, self.version), dict(exists=False))
             return dict(exists=False)
 
         P.validate_request(spec, row)
@@ -357,8 +352,8 @@ class Publication(object):
             final = desired
         else:
             final = self.read()[1]
-        self.changes.set_diff(P.public_state(current, self.version), P.public_state(final, self.version))
-        result = P.public_state(final, self.version)
+        self.changes.set_diff(P.shown_state(current, self.version), P.shown_state(final, self.version))
+        result = P.shown_state(final, self.version)
         result['replica_identity_problems'] = problems
         return result
 
@@ -402,9 +397,10 @@ class Publication(object):
             del notices[:]
             try:
                 self.session.execute(statement)
-            except psycopg2.Error as exc:
+            except self.session.Error as exc:
                 raise PgOpsError('PostgreSQL does not accept the row filter(s) of %s: %s. Nothing was changed.'
-                                 % (', '.join(_sql.display_name(k) for k in keys), _error_text(exc)))
+                                 % (', '.join(_sql.display_name(k) for k in keys), self.session.error_text(exc)),
+                                 sqlstate=self.session.sqlstate(exc))
             found = P.parse_probe_notices(list(notices))
             if found is None:
                 raise PgOpsError('Could not read the normalised row filters back from the server (no NOTICE '
@@ -418,43 +414,18 @@ class Publication(object):
         return dict((k, v['where']) for k, v in found.items())
 
     def apply(self, statements):
-        """Every statement in one transaction (autocommit again afterwards); all or nothing."""
+        """Every statement in one transaction; all or nothing."""
         if not statements:
             return
-        conn = self.session.conn
-        if not self.module.check_mode:
-            conn.autocommit = False
-        try:
+        with self.changes.transaction():
             for statement in statements:
                 self.changes.execute(statement)
-            if not self.module.check_mode:
-                conn.commit()
-        except psycopg2.Error as exc:
-            conn.rollback()
-            self.changes.changed = False
-            raise PgOpsError('PostgreSQL refused %s: %s. Nothing was changed: every statement of this run was '
-                             'rolled back.' % (self.changes.queries[-1], _error_text(exc)),
-                             sqlstate=exc.pgcode)
-        finally:
-            conn.autocommit = True
-
-
-def _error_text(exc):
-    diag = getattr(exc, 'diag', None)
-    parts = [getattr(diag, 'message_primary', None) or (exc.pgerror or str(exc)).strip()]
-    for extra in ('message_detail', 'message_hint'):
-        if getattr(diag, extra, None):
-            parts.append(getattr(diag, extra))
-    return ' '.join(p.strip() for p in parts if p)
 
 
 def main():
     module = build_module(ARGUMENT_SPEC)
-    try:
-        spec = P.parse_params(module.params)
-    except PgOpsError as exc:
-        module.fail_json(msg=str(exc))
-    run_module(module, FQCN, lambda session, changes: Publication(module, spec, session, changes).run())
+    run_module(module, FQCN, lambda session, changes, spec: Publication(module, spec, session, changes).run(),
+               prepare=lambda: P.parse_params(module.params))
 
 
 if __name__ == '__main__':

@@ -324,11 +324,17 @@ conninfo:
   type: dict
   sample: {host: rhino.example.com, dbname: zoo, user: logic, password: '********'}
 tables:
-  description: Tables of the subscription with their synchronisation state (C(i), C(d), C(f), C(s), C(r)).
+  description:
+    - Tables of the subscription, in the same shape as the C(tables) of each subscription that
+      M(pgops.logical_replication.replication_info) returns.
+    - C(name) is the qualified name as written in SQL (parts quoted only when needed), C(schema) and
+      C(table) its parts, C(state) the synchronisation state as a word (C(init), C(data_copy),
+      C(finished_copy), C(synchronized), C(ready)), C(state_code) PostgreSQL's letter (C(srsubstate)),
+      C(lsn) the remote LSN of the state change (C(srsublsn)).
   returned: when the subscription exists
   type: list
   elements: dict
-  sample: [ {schema: public, name: abc, state: r, state_name: ready, lsn: 0/1570F58} ]
+  sample: [ {name: public.abc, schema: public, table: abc, state: ready, state_code: r, lsn: 0/1570F58} ]
 waited:
   description: Seconds spent waiting for the tables to be ready.
   returned: when O(wait_for_sync) waited
@@ -352,10 +358,9 @@ diff:
   sample: {before: {binary: false}, after: {binary: true}}
 '''
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
-    PgOpsError, build_module, run_module)
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo, _sql
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _subscription as sub
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
+from ansible_collections.pgops.logical_replication.plugins.module_utils._subscription import Subscription
 
 FQCN = 'pgops.logical_replication.postgresql_subscription'
 
@@ -386,241 +391,6 @@ ARGUMENT_SPEC = dict(
     keep_slot_on_drop=dict(type='bool', default=False),
     skip_lsn=dict(type='str'),
 )
-
-
-def shown_state(state):
-    """What the module returns (and diffs) about a subscription: never the password."""
-    if not state:
-        return {}
-    conninfo = None
-    if state.get('conninfo') is not None:
-        conninfo = _conninfo.mask(_conninfo.parse(state['conninfo']))
-    return dict(name=state['name'], publications=list(state['publications']), enabled=state['enabled'],
-                slot_name=state['slot_name'], options=sub.options_of(state), owner=state['owner'],
-                comment=state['comment'], conninfo=conninfo)
-
-
-class Subscription(object):
-    def __init__(self, module, session, changes):
-        self.module = module
-        self.session = session
-        self.changes = changes
-        self.params = module.params
-        self.name = self.params['name']
-        self.hidden = False
-
-    # -- entry ---------------------------------------------------------------------------------
-    def run(self):
-        p = self.params
-        try:
-            _sql.check_name(self.name, 'subscription name')
-            for pub in p['publications'] or []:
-                _sql.check_name(pub, 'publication name')
-            self.options = sub.wanted_options(p)
-            sub.check_versions(self.options, self.session.version,
-                               ['subscription_skip_lsn'] if p['skip_lsn'] is not None else [])
-            if p['skip_lsn'] is not None and p['skip_lsn'].lower() != 'none':
-                sub.lsn_value(p['skip_lsn'])
-            self.enabled = sub.target_enabled(p['state'], p['enabled'])
-        except (_sql.IdentifierError, sub.PlanError) as exc:
-            raise PgOpsError(str(exc))
-        self.conninfo = self.wanted_conninfo()
-        current = sub.read(self.session, self.name, origin_lsn=p['skip_lsn'] is not None)
-        if p['state'] == 'absent':
-            return self.drop(current)
-        try:
-            if current is None:
-                after = self.create()
-            else:
-                after = self.alter(current)
-        except sub.PlanError as exc:
-            raise PgOpsError(str(exc))
-        self.changes.set_diff(shown_state(current), shown_state(after))
-        result = dict(shown_state(after), exists=True, tables=after.get('tables', []))
-        if p['wait_for_sync'] and not self.module.check_mode:
-            try:
-                tables, waited = sub.wait_for_sync(self.session, after['oid'], p['sync_timeout'],
-                                                   tables=after.get('tables'))
-            except sub.SyncTimeout as exc:
-                raise PgOpsError(str(exc), tables=exc.tables, waited=exc.waited)
-            result.update(tables=tables, waited=waited)
-        return result
-
-    def wanted_conninfo(self):
-        given = self.params['conninfo']
-        if not given:
-            return None
-        try:
-            clean = _conninfo.normalize(given)
-        except _conninfo.ConninfoError as exc:
-            raise PgOpsError('conninfo: %s' % exc)
-        for key in _conninfo.SECRET_KEYS:
-            if clean.get(key):
-                self.session.add_secret(clean[key])
-        return clean
-
-    # -- executing -----------------------------------------------------------------------------
-    def execute(self, statement):
-        self.changes.execute(statement)
-
-    def execute_with_conninfo(self, composed):
-        """A statement with a {conninfo} placeholder: the real one is bound, the masked one shown."""
-        text = _conninfo.build(self.conninfo)
-        if any(self.conninfo.get(k) for k in _conninfo.SECRET_KEYS) and not self.module.check_mode and not self.hidden:
-            self.hidden = True
-            if not self.session.hide_statements_from_log():
-                self.module.warn('This role may not turn statement logging off for its session, so if the server '
-                                 'logs statements (log_statement, log_min_duration_statement) its log records the '
-                                 'connection string of this subscription, password included.')
-        query = sub.render_with_placeholder(composed, self.session.conn)
-        self.changes.execute(query, {'conninfo': text}, shown_params={'conninfo': _conninfo.mask(text)})
-
-    def stmt(self, template, *args):
-        return _sql.stmt(template, _sql.ident(self.name), *args)
-
-    # -- create --------------------------------------------------------------------------------
-    def create(self):
-        p = self.params
-        missing = [o for o in ('conninfo', 'publications') if not p[o]]
-        if missing:
-            raise PgOpsError('Subscription %s does not exist; to create it give %s.'
-                             % (_sql.display_name([self.name]), ' and '.join(missing)))
-        options = dict(self.options)
-        if ('slot_name' not in options and options.get('connect') is not False
-                and options.get('create_slot') is not False and not sub.valid_slot_name(self.name)):
-            raise PgOpsError('The replication slot is named after the subscription by default, but %s is not a valid '
-                             'slot name (only lower case letters, digits and _, at most 63 bytes). Give slot_name.'
-                             % _sql.display_name([self.name]))
-        if self.enabled is not None:
-            options['enabled'] = self.enabled
-        template = 'CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}'
-        args = [sub.sql.Placeholder('conninfo'), sub.idents(p['publications'])]
-        if options:
-            template += ' WITH ({})'
-            args.append(sub.with_clause(options))
-        self.execute_with_conninfo(self.stmt(template, *args))
-        me = self.params.get('session_role') or self.params['login_user']
-        if p['owner'] and p['owner'] != me:
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(p['owner'])))
-        if p['comment']:
-            self.execute(self.stmt('COMMENT ON SUBSCRIPTION {} IS {}', _sql.literal(p['comment'])))
-        if p['skip_lsn'] is not None and p['skip_lsn'].lower() != 'none':
-            self.module.warn('skip_lsn is ignored for a subscription created in this run.')
-        if self.module.check_mode:
-            return self.imagined(None, options)
-        return sub.read(self.session, self.name)
-
-    # -- alter ---------------------------------------------------------------------------------
-    def alter(self, current):
-        p = self.params
-        differs = False
-        if self.conninfo is not None:
-            if current['conninfo_readable']:
-                differs = not _conninfo.same(current['conninfo'], self.conninfo)
-            else:
-                self.module.warn('This role cannot read the stored connection of subscription %s '
-                                 '(pg_subscription.subconninfo needs a superuser), so conninfo cannot be compared '
-                                 'and is left as it is. Connect as a superuser to reconcile it.'
-                                 % _sql.display_name([self.name]))
-        want = dict(enabled=self.enabled, options=self.options, conninfo_differs=differs,
-                    publications=p['publications'], refresh=p['refresh'], copy_data=p['copy_data'],
-                    refreshed=p['state'] == 'refreshed', owner=p['owner'], comment=p['comment'],
-                    skip_lsn=p['skip_lsn'])
-        actions = sub.plan(current, want, self.session.version)
-        self.oid = current['oid']
-        for action in actions:
-            self.run_action(action)
-        if not actions:
-            return current
-        if self.module.check_mode:
-            return self.imagined(current, actions)
-        return sub.read(self.session, self.name)
-
-    def run_action(self, action):
-        kind = action[0]
-        if kind in ('disable', 'enable'):
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s' % kind.upper()))
-        elif kind == 'connection':
-            self.execute_with_conninfo(self.stmt('ALTER SUBSCRIPTION {} CONNECTION {}',
-                                                 sub.sql.Placeholder('conninfo')))
-        elif kind == 'set':
-            if not self.module.check_mode and ({'two_phase', 'failover'} & set(action[1])):
-                sub.wait_for_workers_to_stop(self.session, self.oid)
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} SET ({})', sub.with_clause(action[1])))
-        elif kind == 'publications':
-            verb, names, refresh, copy_data = action[1:]
-            opts = _sql.literal(refresh) if copy_data is None else _sql.stmt(
-                '{}, copy_data = {}', _sql.literal(refresh), _sql.literal(copy_data))
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s PUBLICATION {} WITH (refresh = {})' % verb.upper(),
-                                   sub.idents(names), opts))
-        elif kind == 'refresh':
-            if action[1] is None:
-                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'))
-            else:
-                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = {})',
-                                       _sql.literal(action[1])))
-        elif kind == 'owner':
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(action[1])))
-        elif kind == 'comment':
-            self.execute(self.stmt('COMMENT ON SUBSCRIPTION {} IS {}', _sql.literal(action[1])))
-        elif kind == 'skip':
-            value = _sql.stmt('NONE') if action[1] is None else _sql.literal(action[1])
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} SKIP (lsn = {})', value))
-
-    def imagined(self, current, changes):
-        """The state a check-mode run would leave (no server round trip)."""
-        p = self.params
-        if current is None:
-            state = dict(name=self.name, publications=list(p['publications']), owner=p['owner'] or
-                         p.get('session_role') or p['login_user'], comment=p['comment'] or None,
-                         enabled=changes.get('enabled', changes.get('connect', True) is not False),
-                         slot_name=changes['slot_name'] if 'slot_name' in changes else self.name,
-                         conninfo=_conninfo.build(self.conninfo), oid=None, tables=[])
-            state.update((k, v) for k, v in changes.items() if k in sub.STORED)
-            return state
-        state = dict(current)
-        for action in changes:
-            kind = action[0]
-            if kind in ('disable', 'enable'):
-                state['enabled'] = kind == 'enable'
-            elif kind == 'connection':
-                state['conninfo'] = _conninfo.build(self.conninfo)
-            elif kind == 'set':
-                state.update(action[1])
-            elif kind == 'publications':
-                state['publications'] = list(p['publications'])
-            elif kind in ('owner', 'comment'):
-                state[kind] = action[1]
-        return state
-
-    # -- drop ----------------------------------------------------------------------------------
-    def drop(self, current):
-        result = dict(exists=False, name=self.name, kept_slot=None)
-        if current is None:
-            return result
-        keep = self.params['keep_slot_on_drop']
-        if keep:
-            if current['enabled']:
-                self.execute(self.stmt('ALTER SUBSCRIPTION {} DISABLE'))
-            if current['slot_name']:
-                self.execute(self.stmt('ALTER SUBSCRIPTION {} SET (slot_name = NONE)'))
-                result['kept_slot'] = current['slot_name']
-                self.module.warn('The replication slot %s is left on the publisher and keeps WAL there until it is '
-                                 'dropped (pgops.logical_replication.replication_slot state: absent).'
-                                 % current['slot_name'])
-        self.changes.set_diff(shown_state(current), {})
-        try:
-            self.execute(self.stmt('DROP SUBSCRIPTION {}'))
-        except Exception as exc:
-            if keep or not hasattr(exc, 'pgerror'):
-                raise
-            raise PgOpsError(
-                'Could not drop subscription %s: %s. DROP SUBSCRIPTION also drops its replication slot on the '
-                'publisher; when the publisher is unreachable or the slot must stay, run again with '
-                'keep_slot_on_drop: true (the slot is then left on the publisher and reported).'
-                % (_sql.display_name([self.name]), (exc.pgerror or str(exc)).strip()),
-                sqlstate=getattr(exc, 'pgcode', None))
-        return result
 
 
 def main():

@@ -214,15 +214,13 @@ diff:
   sample: {before: {state: absent}, after: {state: present, slot_type: logical, plugin: pgoutput, database: zoo}}
 '''
 
-import re
 import time
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
-    PgOpsError, build_module, run_module, psycopg2)
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _slots
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
 
 FQCN = 'pgops.logical_replication.replication_slot'
-SLOT_NAME = re.compile(r'^[a-z0-9_]{1,63}$')
 DROP_ATTEMPTS = 10
 TERMINATE_WAIT_MS = 5000
 
@@ -247,21 +245,14 @@ class ReplicationSlot(object):
         self.name = self.params['name']
 
     def run(self):
-        if not SLOT_NAME.match(self.name):
-            raise PgOpsError('Slot name %r is not valid: PostgreSQL allows only lower-case letters, digits and '
-                             'underscores, at most 63 characters.' % self.name)
-        try:
-            for feature in _slots.check_request(self.params):
-                self.session.require(feature)
-        except _slots.SlotError as exc:
-            raise PgOpsError(str(exc))
+        _slots.check_slot_name(self.name)
+        for feature in _slots.check_request(self.params):
+            self.session.require(feature)
         row = self.read()
         existing = _slots.state_of(row)
         wanted = _slots.wanted_state(self.params, row['current_database'])
-        try:
+        with where(**_slots.shown_state(row)):
             actions = _slots.plan(self.name, existing, wanted, self.params['state'])
-        except _slots.SlotError as exc:
-            raise PgOpsError(str(exc), **_slots.report(row))
         if 'create' in actions:
             self.create()
         if 'drop' in actions:
@@ -273,7 +264,7 @@ class ReplicationSlot(object):
         self.changes.set_diff(before, after)
         if actions and not self.check_mode:
             row = self.read()
-        return _slots.report(row)
+        return _slots.shown_state(row)
 
     def read(self):
         return self.session.row(_slots.slot_query(self.session.version), {'name': self.name})
@@ -300,24 +291,24 @@ class ReplicationSlot(object):
                 'Replication slot %s is active: process %s is reading from it. Dropping it would break that '
                 'reader. Disable or drop the subscription (or stop the client) that uses it first, or set '
                 'force: true to end that process before dropping the slot. Nothing was changed.'
-                % (self.name, row['active_pid']), **_slots.report(row))
+                % (self.name, row['active_pid']), **_slots.shown_state(row))
         for attempt in range(DROP_ATTEMPTS):
             if self.params['force'] and (row['active'] or attempt):
                 self.terminate()
             try:
                 self.changes.execute('SELECT pg_drop_replication_slot(%(name)s)', {'name': self.name})
                 return
-            except psycopg2.errors.ObjectInUse as exc:
+            except self.session.ObjectInUse as exc:
                 if not self.params['force'] or attempt == DROP_ATTEMPTS - 1:
                     raise PgOpsError(
                         'Replication slot %s could not be dropped because it is in use: %s. Something '
                         'reconnects to it at once (a subscription retries every wal_retrieve_retry_interval); '
                         'disable that subscription first, then drop the slot.'
-                        % (self.name, (exc.pgerror or str(exc)).strip()))
+                        % (self.name, self.session.error_text(exc)), sqlstate=self.session.sqlstate(exc))
                 time.sleep(0.2)
 
     def terminate(self):
-        wait = ', %(wait)s' if self.session.version >= 140000 else ''
+        wait = ', %(wait)s' if self.session.supports('terminate_backend_timeout') else ''
         self.changes.execute(
             'SELECT pg_terminate_backend(active_pid' + wait + ') FROM pg_replication_slots '
             'WHERE slot_name = %(name)s AND active_pid IS NOT NULL',

@@ -7,35 +7,6 @@ import pytest
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _info
 
 
-@pytest.mark.parametrize('text, value', [
-    ('0/0', 0),
-    ('0/3000060', 0x3000060),
-    ('16/B374D848', (0x16 << 32) + 0xB374D848),
-    ('FFFFFFFF/FFFFFFFF', 2 ** 64 - 1),
-    (None, None),
-    ('', None),
-])
-def test_parse_lsn(text, value):
-    assert _info.parse_lsn(text) == value
-
-
-@pytest.mark.parametrize('text', ['0x10', '1/2/3', 'abc/xyz'])
-def test_parse_lsn_errors(text):
-    with pytest.raises(ValueError, match='not a WAL position'):
-        _info.parse_lsn(text)
-
-
-@pytest.mark.parametrize('later, earlier, diff', [
-    ('0/3000100', '0/3000000', 0x100),
-    ('1/0', '0/FFFFFFFF', 1),
-    ('0/3000000', '0/3000100', 0),       # never negative
-    (None, '0/1', None),
-    ('0/1', None, None),
-])
-def test_lsn_diff(later, earlier, diff):
-    assert _info.lsn_diff(later, earlier) == diff
-
-
 def sub(**kw):
     base = dict(name='zoo', slot_name='zoo', latest_end_lsn='0/100',
                 tables=[dict(schema='public', table='a', state='r', lsn='0/50'),

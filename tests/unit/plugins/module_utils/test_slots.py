@@ -90,7 +90,7 @@ def test_check_request_errors(request_, message):
 
 
 @pytest.mark.parametrize('version, present, absent', [
-    (120000, [], ['s.wal_status', 's.two_phase', 's.failover']),
+    (130000, ['s.wal_status', 's.safe_wal_size'], ['s.two_phase', 's.failover']),
     (150004, ['s.wal_status', 's.two_phase'], ['s.failover', 's.synced']),
     (180001, ['s.wal_status', 's.two_phase', 's.failover', 's.synced', 's.invalidation_reason'], []),
 ])
@@ -103,6 +103,6 @@ def test_slot_query_columns(version, present, absent):
         assert 'AS %s' % column.split('.')[1] in query
 
 
-def test_report_of_missing_slot():
-    out = _slots.report({'exists': False})
+def test_shown_state_of_missing_slot():
+    out = _slots.shown_state({'exists': False})
     assert out['exists'] is False and out['active'] is False and out['retained_wal_bytes'] is None
