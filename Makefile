@@ -28,7 +28,7 @@ copy_tree = mkdir -p "$(1)" && git ls-files -z --cached --others --exclude-stand
 	| while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done \
 	| tar --null -T - -cf - | tar -xf - -C "$(1)"
 
-.PHONY: help deps venv lint sanity unit integration molecule test demo demo-stop build clean
+.PHONY: help deps venv lint sanity unit integration molecule test demo demo-stop build importer clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,20 +76,43 @@ if '--no-setuptools' in sys.argv:
 endef
 export GET_PIP_STANDIN
 
-sanity: venv ## ansible-test sanity on a copy of the tree under ansible_collections/pgops/logical_replication
-	@pip_version=$$($(VENV_BIN)/python -c 'import types; from ansible_test._internal import python_requirements as r; print(r.get_venv_packages(types.SimpleNamespace(version="$(PY_VERSION)"))["pip"])'); \
+# `make sanity` runs ansible-test sanity twice on one copy of the tree: with the oldest ansible-core
+# the collection supports (meta/runtime.yml requires_ansible, in its own venv) and with the newest
+# one Python $(PY_VERSION) installs (.venv, tests/requirements.txt). Each run prints how long it took.
+CORE_OLDEST       := 2.16.19
+VENV_OLDEST       := .venv-sanity-216
+VENV_OLDEST_BIN   := $(CURDIR)/$(VENV_OLDEST)/bin
+VENV_OLDEST_STAMP := $(VENV_OLDEST)/.installed-$(CORE_OLDEST)
+
+$(VENV_OLDEST_STAMP):
+	rm -rf $(VENV_OLDEST)
+	$(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST_BIN)/python -m pip install --quiet --disable-pip-version-check ansible-core==$(CORE_OLDEST)
+	touch $@
+
+# $(1): the bin directory of the venv whose ansible-test runs. Writes the get-pip stand-in for the pip
+# version that ansible-test wants (it differs between cores), then runs and times the sanity tests.
+sanity_with = pip_version=$$($(1)/python -c 'import types; from ansible_test._internal import python_requirements as r; \
+	print(r.get_venv_packages(types.SimpleNamespace(version="$(PY_VERSION)"))["pip"])'); \
 	get_pip=$$HOME/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
 	if [ ! -e "$$get_pip" ]; then \
 		mkdir -p "$$(dirname "$$get_pip")"; \
 		printf '%s\n' "$$GET_PIP_STANDIN" > "$$get_pip"; \
 		echo "sanity: wrote pip bootstrap stand-in $$get_pip"; \
-	fi
+	fi; \
+	core=$$($(1)/python -c 'from ansible.release import __version__; print(__version__)'); \
+	echo "+ ansible-test sanity $(SANITY_ARGS)   (ansible-core $$core)"; \
+	start=$$SECONDS; \
+	(cd "$$coll" && $(1)/ansible-test sanity $(SANITY_ARGS)); \
+	echo "sanity: ansible-core $$core passed in $$((SECONDS - start)) s"
+
+sanity: venv $(VENV_OLDEST_STAMP) ## ansible-test sanity on ansible-core 2.16 and the newest, on a copy under ansible_collections/pgops/logical_replication
 	@tmp=$$(mktemp -d "$(SANITY_TMP)/pgops-sanity.XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
 	coll=$$tmp/ansible_collections/pgops/logical_replication; \
 	$(call copy_tree,$$coll); \
 	echo "sanity: collection copied to $$coll"; \
-	echo "+ ansible-test sanity $(SANITY_ARGS)"; \
-	cd "$$coll" && $(VENV_BIN)/ansible-test sanity $(SANITY_ARGS)
+	$(call sanity_with,$(VENV_OLDEST_BIN)); \
+	$(call sanity_with,$(VENV_BIN))
 
 unit: venv ## Unit tests (pure functions, no server)
 	$(VENV_BIN)/python -m pytest tests/unit -q
@@ -100,7 +123,7 @@ integration: deps venv ## Integration tests against real PostgreSQL 15 and 18 se
 molecule: ## Molecule scenario `default`: two PostgreSQL 15 containers (root: starts dockerd, builds the image)
 	molecule/_shared/run test -s default
 
-test: deps venv lint sanity unit integration molecule ## Everything CI runs, in order, stopping at the first failure
+test: deps venv lint sanity importer unit integration molecule ## Everything CI runs, in order, stopping at the first failure
 
 demo: ## The main job: two local PostgreSQL servers wired by playbooks/setup.yml (left running)
 	$(SUDO) demo/run
@@ -108,9 +131,52 @@ demo: ## The main job: two local PostgreSQL servers wired by playbooks/setup.yml
 demo-stop: ## Stop and remove the servers `make demo` left running
 	$(SUDO) demo/run --stop
 
-build: venv ## Build the collection tarball into .cache/dist/
-	$(VENV_BIN)/ansible-galaxy collection build --force --output-path .cache/dist
+DIST     := .cache/dist
+VERSION   = $(shell awk '/^version:/ {print $$2}' galaxy.yml)
+TARBALL   = $(DIST)/pgops-logical_replication-$(VERSION).tar.gz
+
+build: venv ## Build the collection tarball into .cache/dist/ (galaxy.yml build_ignore keeps tests and tooling out)
+	$(VENV_BIN)/ansible-galaxy collection build --force --output-path $(DIST)
+	@echo "build: $(TARBALL), $$(tar -tzf $(TARBALL) | wc -l) entries"
+
+# galaxy-importer is the checker Galaxy and Automation Hub run on an uploaded tarball. It lives in its
+# own venv (its pins are its own), reads the config below, and runs ansible-doc and ansible-lint
+# (production profile, offline: no Galaxy call). It logs findings as WARNING/ERROR lines and still
+# exits 0, so any such line fails the target.
+IMPORTER_VERSION := 0.4.44
+VENV_IMPORTER    := .venv-importer
+VENV_IMPORTER_STAMP := $(VENV_IMPORTER)/.installed-$(IMPORTER_VERSION)
+IMPORTER_DIR     := $(CURDIR)/.cache/importer
+
+define GALAXY_IMPORTER_CFG
+[galaxy-importer]
+run_ansible_doc = True
+run_ansible_lint = True
+offline_ansible_lint = True
+run_ansible_test = False
+run_flake8 = False
+check_changelog = True
+log_level_main = INFO
+endef
+export GALAXY_IMPORTER_CFG
+
+$(VENV_IMPORTER_STAMP):
+	rm -rf $(VENV_IMPORTER)
+	$(PYTHON) -m venv $(VENV_IMPORTER)
+	$(VENV_IMPORTER)/bin/python -m pip install --quiet --disable-pip-version-check \
+		galaxy-importer==$(IMPORTER_VERSION) ansible-core==2.19.14 ansible-lint==26.10.1
+	touch $@
+
+importer: build $(VENV_IMPORTER_STAMP) ## galaxy-importer (with ansible-lint) on the built tarball; fails on any warning or error
+	@rm -rf $(IMPORTER_DIR) && mkdir -p $(IMPORTER_DIR) && printf '%s\n' "$$GALAXY_IMPORTER_CFG" > $(IMPORTER_DIR)/galaxy-importer.cfg
+	@echo "+ galaxy-importer $(TARBALL)"; start=$$SECONDS; \
+	cd $(IMPORTER_DIR) && PATH="$(CURDIR)/$(VENV_IMPORTER)/bin:$$PATH" GALAXY_IMPORTER_CONFIG=$(IMPORTER_DIR)/galaxy-importer.cfg \
+		$(CURDIR)/$(VENV_IMPORTER)/bin/python -m galaxy_importer.main $(CURDIR)/$(TARBALL) > importer.log 2>&1 \
+		|| { cat importer.log; echo "importer: galaxy-importer failed"; exit 1; }; \
+	grep -v '^Loading \|^Running ' importer.log || true; \
+	if grep -q '^\(WARNING\|ERROR\|CRITICAL\)' importer.log; then echo "importer: findings above"; exit 1; fi; \
+	echo "importer: passed in $$((SECONDS - start)) s (result: .cache/importer/importer_result.json)"
 
 clean: ## Remove .venv/, caches and test output
-	rm -rf $(VENV) .venv-molecule .cache .pytest_cache tests/output
+	rm -rf $(VENV) .venv-molecule $(VENV_OLDEST) $(VENV_IMPORTER) .cache .pytest_cache tests/output
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
