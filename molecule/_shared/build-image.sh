@@ -7,8 +7,9 @@
 #          metapackage decides the major: bullseye 13, bookworm 15, trixie 17.
 #   TAG    image tag (default pgops-lr/postgres:SUITE)
 #
-# Does nothing when `docker image inspect TAG` succeeds (PGOPS_REBUILD=1 forces a
-# rebuild). Runs ensure-docker.sh first (PGOPS_SKIP_ENSURE_DOCKER=1 skips that).
+# Does nothing when TAG exists and was built by this recipe (label
+# org.pgops.recipe; PGOPS_REBUILD=1 forces a rebuild). Runs ensure-docker.sh
+# first (PGOPS_SKIP_ENSURE_DOCKER=1 skips that).
 #
 # The mirror is read at run time from this machine's apt sources
 # (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list and *.sources): the
@@ -17,15 +18,20 @@
 # them (PGOPS_DEBIAN_SECURITY_MIRROR=none: no security archive).
 #
 # Image contents: minbase + postgresql, python3, python3-psycopg2, sudo, iproute2,
-# procps, ca-certificates; no recommends, no docs/man pages/translations. Debian's
-# cluster "<major> main" exists (stock config: listen_addresses=localhost, ssl=on
-# with the snakeoil cert) but is not running; start it with
+# procps, ca-certificates, systemd, systemd-sysv, dbus; no recommends, no
+# docs/man pages/translations. Debian's cluster "<major> main" exists (stock
+# config: listen_addresses=localhost, ssl=on with the snakeoil cert).
+# CMD: sleep infinity; nothing runs, start the cluster with
 #   docker exec CONTAINER pg_ctlcluster <major> main start
-# Labels: org.pgops.pg_major=<major>, org.pgops.suite=SUITE. CMD: sleep infinity.
+# Run with command /lib/systemd/systemd (and the flags in README.md) instead and
+# systemd is PID 1: the unit postgresql@<major>-main starts the cluster at boot.
+# Labels: org.pgops.pg_major=<major>, org.pgops.suite=SUITE, org.pgops.recipe.
 set -eu
 
 SUITE=${1:-bookworm}
 TAG=${2:-pgops-lr/postgres:$SUITE}
+# Bump when the image contents change: an image of another recipe is rebuilt.
+RECIPE=2
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 log() { printf 'build-image: %s\n' "$*" >&2; }
@@ -42,10 +48,13 @@ mkdir -p /run/lock
 exec 9>/run/lock/pgops-lr-build-image.lock
 flock 9
 
-if [ "${PGOPS_REBUILD:-0}" != 1 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
+have=$(docker image inspect -f '{{index .Config.Labels "org.pgops.recipe"}}' "$TAG" 2>/dev/null || true)
+[ "$have" != "<no value>" ] || have=none
+if [ "${PGOPS_REBUILD:-0}" != 1 ] && [ "$have" = "$RECIPE" ]; then
     log "$TAG exists; nothing to do"
     exit 0
 fi
+[ -z "$have" ] || [ "$have" = "$RECIPE" ] || log "$TAG is of recipe '$have', not $RECIPE: rebuilding"
 
 command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap missing (ensure-docker.sh installs it)"
 
@@ -151,7 +160,7 @@ mmdebstrap \
     --format=tar \
     --components=main \
     --skip=cleanup/run \
-    --include=postgresql,python3,python3-psycopg2,sudo,iproute2,procps,ca-certificates \
+    --include=postgresql,python3,python3-psycopg2,sudo,iproute2,procps,ca-certificates,systemd,systemd-sysv,dbus \
     --aptopt='APT::Install-Recommends "false"' \
     --aptopt='APT::Install-Suggests "false"' \
     --aptopt="$aptopts_file" \
@@ -173,6 +182,12 @@ mmdebstrap \
         # the socket directory, so that pg_ctlcluster also works as user postgres
         chroot "$root" install -d -o postgres -g postgres -m 2775 /run/postgresql
         rm -f "$root/etc/hostname" "$root/run/adduser"
+        # systemd as PID 1 (when a scenario asks for it): no getty, udev, time sync or timers
+        for unit in getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
+                    systemd-networkd-wait-online.service systemd-timesyncd.service apt-daily.timer \
+                    apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+            ln -sf /dev/null "$root/etc/systemd/system/$unit"
+        done
         rm -rf "$root/var/cache/apt/"*.bin "$root/var/log/"*.log "$root/var/log/apt/"*
         printf "%s\n" "$ver" >'"$work"'/pg_major' \
     "$SUITE" "$work/rootfs.tar" "$src_main" ${src_updates:+"$src_updates"} ${src_security:+"$src_security"}
@@ -182,8 +197,8 @@ old_id=$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)
 docker import \
     --change 'CMD ["sleep", "infinity"]' \
     --change 'ENV LANG=C.UTF-8' \
-    --change "LABEL org.pgops.pg_major=$pg_major org.pgops.suite=$SUITE" \
-    --message "pgops-lr: Debian $SUITE + PostgreSQL $pg_major (mmdebstrap)" \
+    --change "LABEL org.pgops.pg_major=$pg_major org.pgops.suite=$SUITE org.pgops.recipe=$RECIPE" \
+    --message "pgops-lr: Debian $SUITE + PostgreSQL $pg_major (mmdebstrap, recipe $RECIPE)" \
     "$work/rootfs.tar" "$TAG" >/dev/null
 
 # A rebuild leaves the previous image untagged; drop it unless a container uses it.
