@@ -75,6 +75,9 @@ options:
 requirements:
   - psycopg2 >= 2.8 on the managed node
 notes:
+  - Every server a module connects to must run PostgreSQL 13 or later (13 and 14 as the publisher of an
+    upgrade, 15 to 18 for everything); an older one is refused right after connecting, with the version
+    found. Options that need a newer server than the one connected say which version they need.
   - The module opens exactly one connection and sets its C(application_name) to the module's
     fully qualified name, so DBAs can see it in C(pg_stat_activity).
   - Set the connection options once for all modules of this collection with

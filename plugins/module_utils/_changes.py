@@ -20,6 +20,18 @@ import contextlib
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 
+class Manager(object):
+    """The base of every module's manager: the module (options, check mode, warnings), its one
+    session and the Changes every statement passes through. ``run()`` returns the result."""
+
+    def __init__(self, module, session, changes):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.session = session
+        self.changes = changes
+
+
 def differences(before, after):
     """The keys whose values differ between two dicts, in the order of ``after``."""
     return [key for key in after if before.get(key) != after[key]]

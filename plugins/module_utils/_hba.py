@@ -26,6 +26,7 @@ import tempfile
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 TYPES = ('local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc')
 INCLUDES = ('include', 'include_if_exists', 'include_dir')
@@ -466,12 +467,9 @@ FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}
 """
 
 
-class PgHba(object):
+class PgHba(Manager):
     def __init__(self, module, session, changes):
-        self.module = module
-        self.session = session
-        self.changes = changes
-        self.params = module.params
+        super(PgHba, self).__init__(module, session, changes)
         self.has_file_name = session.supports('hba_rules_file_name')
 
     def query(self, template):

@@ -15,7 +15,7 @@ __metaclass__ = type
 import json
 import uuid
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql, _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _errors, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 PUBLISH_OPERATIONS = ('insert', 'update', 'delete', 'truncate')
@@ -182,20 +182,15 @@ def parse_table(item):
                          % (item.get('name'), ', '.join(unknown)))
     if not item.get('name'):
         raise PgOpsError('tables element %r has no name.' % (item,))
-    try:
-        key = _sql.split_qualified(item['name'], default_schema='public', what='table')
-    except _sql.IdentifierError as exc:
-        raise PgOpsError(str(exc))
+    key = _sql.split_qualified(item['name'], default_schema='public', what='table')
     columns = item.get('columns')
     if columns is not None:
         if isinstance(columns, str) or not isinstance(columns, (list, tuple)) or not columns:
             raise PgOpsError('tables[%s].columns must be a non-empty list of column names (leave it out to '
                              'publish every column).' % item['name'])
-        for column in columns:
-            try:
+        with _errors.where('tables[%s].columns: ' % item['name']):
+            for column in columns:
                 _sql.check_name(column, 'column')
-            except _sql.IdentifierError as exc:
-                raise PgOpsError('tables[%s].columns: %s' % (item['name'], exc))
         if len(set(columns)) != len(columns):
             raise PgOpsError('tables[%s].columns names a column twice.' % item['name'])
         columns = tuple(columns)
@@ -207,14 +202,11 @@ def parse_table(item):
 
 def parse_params(params):
     """The module options as data, validated before connecting. Raises PgOpsError."""
-    try:
-        name = _sql.check_name(params['name'], 'publication name')
-        owner = _sql.check_name(params['owner'], 'owner') if params.get('owner') is not None else None
-        schemas = None
-        if params.get('schemas') is not None:
-            schemas = [_sql.check_name(s, 'schema') for s in params['schemas']]
-    except _sql.IdentifierError as exc:
-        raise PgOpsError(str(exc))
+    name = _sql.check_name(params['name'], 'publication name')
+    owner = _sql.check_name(params['owner'], 'owner') if params.get('owner') is not None else None
+    schemas = None
+    if params.get('schemas') is not None:
+        schemas = [_sql.check_name(s, 'schema') for s in params['schemas']]
     tables = None
     if params.get('tables') is not None:
         tables = {}

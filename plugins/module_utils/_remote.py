@@ -15,9 +15,6 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils import _
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import Reader
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import where
 
-# The suboptions of a conninfo dict option, defined once in _conninfo.
-CONNINFO_SPEC = _conninfo.OPTION_SPEC
-
 
 class RemoteServer(Reader):
     """One autocommit connection to another server (the publisher), read queries only."""

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _scram, _sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 
 # One statement: the role, its password verifier, its direct privileges on the database, the
@@ -61,12 +62,9 @@ def qualified(schema, name):
     return _sql.display_name((schema, name))
 
 
-class ReplicationUser(object):
+class ReplicationUser(Manager):
     def __init__(self, module, session, changes):
-        self.module = module
-        self.session = session
-        self.changes = changes
-        self.params = module.params
+        super(ReplicationUser, self).__init__(module, session, changes)
         self.name = module.params['name']
 
     def read(self, schemas, every_schema):

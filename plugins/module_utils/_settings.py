@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 MEMORY_UNITS = {'B': 1, 'kB': 1024, 'MB': 1024 ** 2, 'GB': 1024 ** 3, 'TB': 1024 ** 4}
 TIME_UNITS = {'us': 0.001, 'ms': 1, 's': 1000, 'min': 60000, 'h': 3600000, 'd': 86400000}
@@ -170,13 +171,7 @@ def requested(params):
     return dict((k, as_text(v)) for k, v in wanted.items())
 
 
-class WalConfig(object):
-    def __init__(self, module, session, changes):
-        self.module = module
-        self.session = session
-        self.changes = changes
-        self.params = module.params
-
+class WalConfig(Manager):
     def run(self):
         wanted = requested(self.params)
         names = set(wanted) | set(SIZED) | {'max_sync_workers_per_subscription', 'allow_alter_system'}

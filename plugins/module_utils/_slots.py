@@ -15,22 +15,12 @@ __metaclass__ = type
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
-# Slot columns read, with the version gate of those newer than the oldest supported server.
-OPTIONAL_COLUMNS = (
-    ('wal_status', None, 'text'),
-    ('safe_wal_size', None, 'bigint'),
-    ('two_phase', 'slot_two_phase', 'boolean'),
-    ('failover', 'slot_failover', 'boolean'),
-    ('synced', 'slot_synced', 'boolean'),
-    ('invalidation_reason', 'slot_invalidation_reason', 'text'),
-)
-
 _SLOT_QUERY = """
 SELECT current_database() AS current_database,
        (s.slot_name IS NOT NULL) AS exists,
        s.slot_name::text AS name, s.slot_type, s.plugin::text AS plugin, s.database::text AS database,
        s.temporary, s.active, s.active_pid, s.restart_lsn::text AS restart_lsn,
-       s.confirmed_flush_lsn::text AS confirmed_flush_lsn, {optional},
+       s.confirmed_flush_lsn::text AS confirmed_flush_lsn, s.wal_status, s.safe_wal_size, {optional},
        pg_wal_lsn_diff(w.lsn, s.restart_lsn)::bigint AS retained_wal_bytes
 FROM (SELECT {current_lsn} AS lsn) w
 LEFT JOIN pg_replication_slots s ON s.slot_name = %(name)s
@@ -58,9 +48,8 @@ def check_slot_name(name):
 
 def slot_query(version):
     """The one read: the slot row (all NULL when it does not exist) plus the current database."""
-    optional = ['s.%s' % column if feature is None else _versions.column(feature, version, 's.' + column, kind, column)
-                for column, feature, kind in OPTIONAL_COLUMNS]
-    return _SLOT_QUERY.format(optional=', '.join(optional), current_lsn=_catalog.CURRENT_LSN)
+    return _SLOT_QUERY.format(optional=', '.join(_versions.columns('pg_replication_slots', version)),
+                              current_lsn=_catalog.CURRENT_LSN)
 
 
 def state_of(row):

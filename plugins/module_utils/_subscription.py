@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - reported by the connection helper
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _conninfo, _slots, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 
 class PlanError(PgOpsError, ValueError):
@@ -85,7 +86,8 @@ def catalog_query(version, conninfo=True, origin_lsn=False):
             "obj_description(s.oid, 'pg_subscription') AS comment",
             ('s.subconninfo' if conninfo else 'NULL::text') + ' AS conninfo',
             ('true' if conninfo else 'false') + ' AS conninfo_readable']
-    cols += [column for feature, column in OPTIONAL_COLUMNS if _versions.supports(feature, version)]
+    # an option the server does not have is left out (and so not returned in ``options``)
+    cols += _versions.columns('pg_subscription', version, missing=False)
     if origin_lsn:
         cols += ["(SELECT o.remote_lsn::text FROM pg_replication_origin_status o "
                  "WHERE o.external_id = 'pg_' || s.oid) AS origin_lsn"]
@@ -94,20 +96,6 @@ def catalog_query(version, conninfo=True, origin_lsn=False):
             'WHERE s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n'
             '  AND s.subname = %(name)s')
 
-
-# pg_subscription columns newer than the oldest supported server: read where the server has them
-# (an option the server does not have is not returned in ``options``).
-OPTIONAL_COLUMNS = (
-    ('subscription_binary', 's.subbinary AS binary'),
-    ('subscription_streaming', 's.substream AS streaming'),
-    ('subscription_two_phase', "s.subtwophasestate <> 'd' AS two_phase"),
-    ('subscription_disable_on_error', 's.subdisableonerr AS disable_on_error'),
-    ('subscription_skip_lsn', 's.subskiplsn::text AS skip_lsn'),
-    ('subscription_origin', 's.suborigin AS origin'),
-    ('subscription_password_required', 's.subpasswordrequired AS password_required'),
-    ('subscription_run_as_owner', 's.subrunasowner AS run_as_owner'),
-    ('subscription_failover', 's.subfailover AS failover'),
-)
 
 TABLES_QUERY = """SELECT """ + _catalog.SUBSCRIPTION_TABLES.format(oid='%(oid)s') + """ AS tables,
        (SELECT subenabled FROM pg_subscription WHERE oid = %(oid)s) AS enabled"""
@@ -389,12 +377,9 @@ def shown_state(state):
                 comment=state['comment'], conninfo=conninfo)
 
 
-class Subscription(object):
+class Subscription(Manager):
     def __init__(self, module, session, changes):
-        self.module = module
-        self.session = session
-        self.changes = changes
-        self.params = module.params
+        super(Subscription, self).__init__(module, session, changes)
         self.name = self.params['name']
         self.hidden = False
 

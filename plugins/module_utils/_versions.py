@@ -61,6 +61,29 @@ FEATURES = {
 }
 
 
+# Catalog columns newer than MINIMUM_SERVER_VERSION, by catalog: (name returned, expression on the
+# catalog row, type, feature). Read with ``columns(catalog, version)``.
+CATALOG_COLUMNS = {
+    'pg_replication_slots': (
+        ('two_phase', 's.two_phase', 'boolean', 'slot_two_phase'),
+        ('failover', 's.failover', 'boolean', 'slot_failover'),
+        ('synced', 's.synced', 'boolean', 'slot_synced'),
+        ('invalidation_reason', 's.invalidation_reason', 'text', 'slot_invalidation_reason'),
+    ),
+    'pg_subscription': (
+        ('binary', 's.subbinary', 'boolean', 'subscription_binary'),
+        ('streaming', 's.substream', 'text', 'subscription_streaming'),
+        ('two_phase', "s.subtwophasestate <> 'd'", 'boolean', 'subscription_two_phase'),
+        ('disable_on_error', 's.subdisableonerr', 'boolean', 'subscription_disable_on_error'),
+        ('skip_lsn', 's.subskiplsn::text', 'text', 'subscription_skip_lsn'),
+        ('origin', 's.suborigin', 'text', 'subscription_origin'),
+        ('password_required', 's.subpasswordrequired', 'boolean', 'subscription_password_required'),
+        ('run_as_owner', 's.subrunasowner', 'boolean', 'subscription_run_as_owner'),
+        ('failover', 's.subfailover', 'boolean', 'subscription_failover'),
+    ),
+}
+
+
 class UnsupportedFeature(PgOpsError, ValueError):
     """A requested feature is newer than the server."""
 
@@ -114,3 +137,11 @@ def column(feature, version_num, expression, kind, alias=None):
     (``AS alias`` when given)."""
     text = expression if supports(feature, version_num) else 'NULL::%s' % kind
     return '%s AS %s' % (text, alias) if alias else text
+
+
+def columns(catalog, version_num, missing=True):
+    """The select-list items of CATALOG_COLUMNS[catalog] for this server: a column the server lacks is
+    a typed NULL (``missing`` true) or left out (``missing`` false)."""
+    return [column(feature, version_num, expression, kind, name)
+            for name, expression, kind, feature in CATALOG_COLUMNS[catalog]
+            if missing or supports(feature, version_num)]

@@ -285,6 +285,7 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils._connect
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _publication as P
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 FQCN = 'pgops.logical_replication.postgresql_publication'
 
@@ -303,9 +304,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class Publication(object):
+class Publication(Manager):
     def __init__(self, module, spec, session, changes):
-        self.module, self.spec, self.session, self.changes = module, spec, session, changes
+        super(Publication, self).__init__(module, session, changes)
+        self.spec = spec
         self.version = session.version
 
     def read(self):

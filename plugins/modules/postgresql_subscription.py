@@ -30,7 +30,14 @@ author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
+  - pgops.logical_replication.conninfo
   - pgops.logical_replication.attributes
+attributes:
+  idempotent:
+    support: partial
+    details:
+      - O(state=refreshed) runs C(ALTER SUBSCRIPTION ... REFRESH PUBLICATION) and reports a change on every run
+        (PostgreSQL does not tell whether a refresh found anything new). Every other state is idempotent.
 options:
   name:
     description:
@@ -67,47 +74,6 @@ options:
       - An unknown keyword is an error that names it.
       - Values are quoted by libpq rules, so a password with spaces, quotes or backslashes works.
     type: dict
-    suboptions:
-      host: {description: [Host name(s) of the publisher.], type: str}
-      hostaddr: {description: [IP address(es) of the publisher.], type: str}
-      port: {description: [Port of the publisher.], type: int}
-      dbname: {description: [Database on the publisher.], type: str}
-      user: {description: [Role to connect as (needs REPLICATION or superuser).], type: str}
-      password: {description: [Password of O(conninfo.user). Never returned or logged.], type: str}
-      passfile: {description: [Password file on the subscriber's server host.], type: str}
-      require_auth: {description: [Authentication methods the client accepts.], type: str}
-      channel_binding: {description: [Channel binding (disable/prefer/require).], type: str}
-      connect_timeout: {description: [Seconds to wait for the connection.], type: int}
-      client_encoding: {description: [Client encoding.], type: str}
-      options: {description: [Command-line options sent to the publisher.], type: str}
-      application_name: {description: [application_name of the walsender on the publisher.], type: str}
-      fallback_application_name: {description: [Fallback application_name.], type: str}
-      keepalives: {description: [TCP keepalives (1 on, 0 off).], type: int}
-      keepalives_idle: {description: [Seconds of inactivity before a keepalive.], type: int}
-      keepalives_interval: {description: [Seconds between keepalives.], type: int}
-      keepalives_count: {description: [Keepalives lost before the connection is dead.], type: int}
-      tcp_user_timeout: {description: [TCP_USER_TIMEOUT in milliseconds.], type: int}
-      sslmode: {description: [SSL mode.], type: str}
-      sslnegotiation: {description: [SSL negotiation (postgres/direct).], type: str}
-      sslcompression: {description: [SSL compression (1/0).], type: str}
-      sslcert: {description: [Client certificate file on the subscriber's host.], type: str}
-      sslkey: {description: [Client key file on the subscriber's host.], type: str}
-      sslpassword: {description: [Password of O(conninfo.sslkey). Never returned or logged.], type: str}
-      sslcertmode: {description: [Client certificate mode.], type: str}
-      sslrootcert: {description: [Root certificate file on the subscriber's host.], type: str}
-      sslcrl: {description: [Certificate revocation list file.], type: str}
-      sslcrldir: {description: [Certificate revocation list directory.], type: str}
-      sslsni: {description: [Send SNI (1/0).], type: str}
-      requirepeer: {description: [Required peer OS user (Unix sockets).], type: str}
-      ssl_min_protocol_version: {description: [Minimum TLS version.], type: str}
-      ssl_max_protocol_version: {description: [Maximum TLS version.], type: str}
-      gssencmode: {description: [GSS encryption mode.], type: str}
-      krbsrvname: {description: [Kerberos service name.], type: str}
-      gsslib: {description: [GSS library (Windows).], type: str}
-      gssdelegation: {description: [Delegate GSS credentials (1/0).], type: str}
-      service: {description: [Service name in pg_service.conf.], type: str}
-      target_session_attrs: {description: [Required session attributes.], type: str}
-      load_balance_hosts: {description: [Host selection order (disable/random).], type: str}
   enabled:
     description:
       - Whether the subscription replicates. Changed in place (C(ENABLE)/C(DISABLE)).

@@ -30,6 +30,7 @@ author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
+  - pgops.logical_replication.conninfo.PUBLISHER
   - pgops.logical_replication.attributes.INFO_MODULE
 options:
   publisher:
@@ -40,47 +41,6 @@ options:
         the publisher. Any database of the publisher will do (slots are server-wide).
       - The password is never logged or returned.
     type: dict
-    suboptions:
-      host: {description: [Host name(s) of the publisher.], type: str}
-      hostaddr: {description: [IP address(es) of the publisher.], type: str}
-      port: {description: [Port of the publisher.], type: int}
-      dbname: {description: [Database on the publisher.], type: str}
-      user: {description: [Role to connect as.], type: str}
-      password: {description: [Password of O(publisher.user). Never returned or logged.], type: str}
-      passfile: {description: [Password file on the managed node.], type: str}
-      require_auth: {description: [Authentication methods the client accepts.], type: str}
-      channel_binding: {description: [Channel binding (disable/prefer/require).], type: str}
-      connect_timeout: {description: [Seconds to wait for the connection.], type: int}
-      client_encoding: {description: [Client encoding.], type: str}
-      options: {description: [Command-line options sent to the publisher.], type: str}
-      application_name: {description: [application_name of the connection (default the module name).], type: str}
-      fallback_application_name: {description: [Fallback application_name.], type: str}
-      keepalives: {description: [TCP keepalives (1 on, 0 off).], type: int}
-      keepalives_idle: {description: [Seconds of inactivity before a keepalive.], type: int}
-      keepalives_interval: {description: [Seconds between keepalives.], type: int}
-      keepalives_count: {description: [Keepalives lost before the connection is dead.], type: int}
-      tcp_user_timeout: {description: [TCP_USER_TIMEOUT in milliseconds.], type: int}
-      sslmode: {description: [SSL mode.], type: str}
-      sslnegotiation: {description: [SSL negotiation (postgres/direct).], type: str}
-      sslcompression: {description: [SSL compression (1/0).], type: str}
-      sslcert: {description: [Client certificate file on the managed node.], type: str}
-      sslkey: {description: [Client key file on the managed node.], type: str}
-      sslpassword: {description: [Password of O(publisher.sslkey). Never returned or logged.], type: str}
-      sslcertmode: {description: [Client certificate mode.], type: str}
-      sslrootcert: {description: [Root certificate file on the managed node.], type: str}
-      sslcrl: {description: [Certificate revocation list file.], type: str}
-      sslcrldir: {description: [Certificate revocation list directory.], type: str}
-      sslsni: {description: [Send SNI (1/0).], type: str}
-      requirepeer: {description: [Required peer OS user (Unix sockets).], type: str}
-      ssl_min_protocol_version: {description: [Minimum TLS version.], type: str}
-      ssl_max_protocol_version: {description: [Maximum TLS version.], type: str}
-      gssencmode: {description: [GSS encryption mode.], type: str}
-      krbsrvname: {description: [Kerberos service name.], type: str}
-      gsslib: {description: [GSS library (Windows).], type: str}
-      gssdelegation: {description: [Delegate GSS credentials (1/0).], type: str}
-      service: {description: [Service name in pg_service.conf.], type: str}
-      target_session_attrs: {description: [Required session attributes.], type: str}
-      load_balance_hosts: {description: [Host selection order (disable/random).], type: str}
 notes:
   - Publications and subscriptions are per database; the module reports those of O(db). Slots and
     C(pg_stat_replication) are server-wide.
@@ -225,12 +185,13 @@ queries:
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _info
-from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import CONNINFO_SPEC, RemoteServer
+from ansible_collections.pgops.logical_replication.plugins.module_utils._conninfo import OPTION_SPEC
+from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import RemoteServer
 
 FQCN = 'pgops.logical_replication.replication_info'
 
 ARGUMENT_SPEC = dict(
-    publisher=dict(type='dict', options=CONNINFO_SPEC),
+    publisher=dict(type='dict', options=OPTION_SPEC),
 )
 
 

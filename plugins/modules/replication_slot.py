@@ -219,6 +219,7 @@ import time
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _slots
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 FQCN = 'pgops.logical_replication.replication_slot'
 DROP_ATTEMPTS = 10
@@ -236,12 +237,9 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ReplicationSlot(object):
+class ReplicationSlot(Manager):
     def __init__(self, module, session, changes):
-        self.params = module.params
-        self.check_mode = module.check_mode
-        self.session = session
-        self.changes = changes
+        super(ReplicationSlot, self).__init__(module, session, changes)
         self.name = self.params['name']
 
     def run(self):

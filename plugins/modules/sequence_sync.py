@@ -27,6 +27,7 @@ author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
+  - pgops.logical_replication.conninfo.MANAGED_NODE
   - pgops.logical_replication.attributes
 options:
   conninfo:
@@ -36,47 +37,6 @@ options:
       - The role needs C(SELECT) (or C(USAGE)) on the sequences.
     type: dict
     required: true
-    suboptions:
-      host: {description: [Host name(s) of the publisher.], type: str}
-      hostaddr: {description: [IP address(es) of the publisher.], type: str}
-      port: {description: [Port of the publisher.], type: int}
-      dbname: {description: [Database on the publisher.], type: str}
-      user: {description: [Role to connect as.], type: str}
-      password: {description: [Password of O(conninfo.user). Never returned or logged.], type: str}
-      passfile: {description: [Password file on the managed node.], type: str}
-      require_auth: {description: [Authentication methods the client accepts.], type: str}
-      channel_binding: {description: [Channel binding (disable/prefer/require).], type: str}
-      connect_timeout: {description: [Seconds to wait for the connection.], type: int}
-      client_encoding: {description: [Client encoding.], type: str}
-      options: {description: [Command-line options sent to the publisher.], type: str}
-      application_name: {description: [application_name of the connection (default the module name).], type: str}
-      fallback_application_name: {description: [Fallback application_name.], type: str}
-      keepalives: {description: [TCP keepalives (1 on, 0 off).], type: int}
-      keepalives_idle: {description: [Seconds of inactivity before a keepalive.], type: int}
-      keepalives_interval: {description: [Seconds between keepalives.], type: int}
-      keepalives_count: {description: [Keepalives lost before the connection is dead.], type: int}
-      tcp_user_timeout: {description: [TCP_USER_TIMEOUT in milliseconds.], type: int}
-      sslmode: {description: [SSL mode.], type: str}
-      sslnegotiation: {description: [SSL negotiation (postgres/direct).], type: str}
-      sslcompression: {description: [SSL compression (1/0).], type: str}
-      sslcert: {description: [Client certificate file on the managed node.], type: str}
-      sslkey: {description: [Client key file on the managed node.], type: str}
-      sslpassword: {description: [Password of O(conninfo.sslkey). Never returned or logged.], type: str}
-      sslcertmode: {description: [Client certificate mode.], type: str}
-      sslrootcert: {description: [Root certificate file on the managed node.], type: str}
-      sslcrl: {description: [Certificate revocation list file.], type: str}
-      sslcrldir: {description: [Certificate revocation list directory.], type: str}
-      sslsni: {description: [Send SNI (1/0).], type: str}
-      requirepeer: {description: [Required peer OS user (Unix sockets).], type: str}
-      ssl_min_protocol_version: {description: [Minimum TLS version.], type: str}
-      ssl_max_protocol_version: {description: [Maximum TLS version.], type: str}
-      gssencmode: {description: [GSS encryption mode.], type: str}
-      krbsrvname: {description: [Kerberos service name.], type: str}
-      gsslib: {description: [GSS library (Windows).], type: str}
-      gssdelegation: {description: [Delegate GSS credentials (1/0).], type: str}
-      service: {description: [Service name in pg_service.conf.], type: str}
-      target_session_attrs: {description: [Required session attributes.], type: str}
-      load_balance_hosts: {description: [Host selection order (disable/random).], type: str}
   schemas:
     description:
       - Sync every sequence of these schemas (as the publisher has them).
@@ -169,15 +129,17 @@ diff:
   sample: {before: {public.orders_id_seq: 17}, after: {public.orders_id_seq: 5211}}
 '''
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import (
-    PgOpsError, build_module, run_module)
+from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _sequences, _sql
-from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import CONNINFO_SPEC, RemoteServer
+from ansible_collections.pgops.logical_replication.plugins.module_utils._conninfo import OPTION_SPEC
+from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import RemoteServer
+from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
 FQCN = 'pgops.logical_replication.sequence_sync'
 
 ARGUMENT_SPEC = dict(
-    conninfo=dict(type='dict', required=True, options=CONNINFO_SPEC),
+    conninfo=dict(type='dict', required=True, options=OPTION_SPEC),
     schemas=dict(type='list', elements='str', default=[]),
     sequences=dict(type='list', elements='str', default=[]),
     margin=dict(type='int', default=0),
@@ -185,20 +147,12 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class SequenceSync(object):
-    def __init__(self, module, session, changes):
-        self.params = module.params
-        self.session = session
-        self.changes = changes
-
+class SequenceSync(Manager):
     def run(self):
         if self.params['margin'] < 0:
             raise PgOpsError('margin must be 0 or more (it is added to each publisher value); got %d.'
                              % self.params['margin'])
-        try:
-            params, requested = _sequences.selection(self.params['schemas'], self.params['sequences'])
-        except _sql.IdentifierError as exc:
-            raise PgOpsError(str(exc))
+        params, requested = _sequences.selection(self.params['schemas'], self.params['sequences'])
         publisher_rows = self.read_publisher(params)
         missing = _sequences.missing_requested(requested, publisher_rows)
         if missing:
@@ -207,16 +161,13 @@ class SequenceSync(object):
                              % ', '.join(_sql.display_name(m) for m in missing))
         keys = [(r['schema'], r['sequence']) for r in publisher_rows]
         subscriber_rows = self.session.rows(_sequences.SUBSCRIBER_QUERY, _sequences.key_params(keys)) if keys else []
-        try:
-            entries, skipped = _sequences.plan(publisher_rows, subscriber_rows, self.params['margin'],
-                                               self.params['skip_missing'])
-        except _sequences.SequenceError as exc:
-            raise PgOpsError(str(exc))
+        entries, skipped = _sequences.plan(publisher_rows, subscriber_rows, self.params['margin'],
+                                           self.params['skip_missing'])
         changed = [e for e in entries if e['changed']]
         self.changes.set_diff(dict((e['name'], e['before']) for e in changed),
                               dict((e['name'], e['after']) for e in changed))
         for entry in changed:
-            regclass = _sql.ident(entry['schema'], entry['sequence']).as_string(self.session.conn)
+            regclass = self.session.render(_sql.ident(entry['schema'], entry['sequence']))
             self.changes.execute('SELECT setval(%(sequence)s::regclass, %(value)s, true)',
                                  {'sequence': regclass, 'value': entry['after']})
         return dict(sequences=entries, missing=skipped)
