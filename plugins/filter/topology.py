@@ -20,7 +20,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _versions
-from ansible_collections.pgops.logical_replication.plugins.module_utils._sql import IdentifierError, split_qualified
+from ansible_collections.pgops.logical_replication.plugins.module_utils._sql import (
+    IdentifierError, display_name, split_qualified)
 
 SIDES = ('publisher', 'subscriber', 'any')
 DEFAULT_PORT = 5432
@@ -118,6 +119,54 @@ def topology_conninfo(entry, topology, hostvars, sslmode=None, connect_timeout=N
     return conninfo
 
 
+def _login(conn, key):
+    """A libpq keyword of a conninfo dict, or of a login dict (server_connection: login_user, ...)."""
+    aliases = {'host': ('host', 'login_unix_socket', 'login_host'), 'user': ('user', 'login_user'),
+               'password': ('password', 'login_password'), 'port': ('port',), 'dbname': ('dbname', 'db'),
+               'sslmode': ('sslmode',), 'connect_timeout': ('connect_timeout',)}
+    for name in aliases[key]:
+        if conn.get(name) not in (None, ''):
+            return to_text(conn[name])
+    return None
+
+
+def _pgpass_field(text):
+    return to_text(text).replace('\\', '\\\\').replace(':', '\\:')
+
+
+def pgpass_line(conn):
+    """One line of a libpq password file that gives conn's password to conn's user on conn's host and port."""
+    if not isinstance(conn, Mapping):
+        raise AnsibleFilterError('pgpass_line: expects a dict (server_connection or a conninfo)')
+    password = _login(conn, 'password')
+    if not password:
+        return ''
+    host = _login(conn, 'host')
+    if not host or host.startswith('/'):
+        host = 'localhost'  # what libpq matches a Unix-domain socket connection with
+    return '%s:%s:*:%s:%s\n' % (_pgpass_field(host), _pgpass_field(_login(conn, 'port') or '*'),
+                                 _pgpass_field(_login(conn, 'user') or '*'), _pgpass_field(password))
+
+
+def libpq_environment(conn, dbname=None, application_name=None, passfile=None):
+    """PG* environment variables for psql/pg_dump from conn, WITHOUT the password (PGPASSFILE names a file)."""
+    if not isinstance(conn, Mapping):
+        raise AnsibleFilterError('libpq_environment: expects a dict (server_connection or a conninfo)')
+    env = {}
+    for key, var in (('host', 'PGHOST'), ('port', 'PGPORT'), ('user', 'PGUSER'), ('dbname', 'PGDATABASE'),
+                     ('sslmode', 'PGSSLMODE'), ('connect_timeout', 'PGCONNECT_TIMEOUT')):
+        value = _login(conn, key)
+        if value is not None:
+            env[var] = value
+    if dbname:
+        env['PGDATABASE'] = to_text(dbname)
+    if application_name:
+        env['PGAPPNAME'] = to_text(application_name)
+    if passfile:
+        env['PGPASSFILE'] = to_text(passfile)
+    return env
+
+
 def _table(item):
     """One tables[] item -> {'table': as written, 'schema', 'name'} (+ columns/where of the dict form)."""
     if isinstance(item, Mapping):
@@ -126,7 +175,7 @@ def _table(item):
     else:
         text, extra = item, {}
     schema, name = split_qualified(text)
-    out = {'table': text, 'schema': schema, 'name': name}
+    out = {'table': text, 'schema': schema, 'name': name, 'qualified': display_name((schema, name))}
     out.update(extra)
     return out
 
@@ -297,4 +346,6 @@ class FilterModule(object):
             'topology_problems': topology_problems,
             'pg_supports': pg_supports,
             'pg_version_problem': pg_version_problem,
+            'pgpass_line': pgpass_line,
+            'libpq_environment': libpq_environment,
         }

@@ -105,12 +105,14 @@ def test_conninfo_reverse_reaches_the_subscriber_database():
 
 
 @pytest.mark.parametrize('tables, expected', [
-    (['abc'], [{'table': 'abc', 'schema': 'public', 'name': 'abc'}]),
-    (['sales.orders'], [{'table': 'sales.orders', 'schema': 'sales', 'name': 'orders'}]),
-    (['"My Schema"."a.b"'], [{'table': '"My Schema"."a.b"', 'schema': 'My Schema', 'name': 'a.b'}]),
-    ([{'name': 'abc', 'columns': ['id']}], [{'table': 'abc', 'schema': 'public', 'name': 'abc', 'columns': ['id']}]),
+    (['abc'], [{'table': 'abc', 'schema': 'public', 'name': 'abc', 'qualified': 'public.abc'}]),
+    (['sales.orders'], [{'table': 'sales.orders', 'schema': 'sales', 'name': 'orders', 'qualified': 'sales.orders'}]),
+    (['"My Schema"."a.b"'],
+     [{'table': '"My Schema"."a.b"', 'schema': 'My Schema', 'name': 'a.b', 'qualified': '"My Schema"."a.b"'}]),
+    ([{'name': 'abc', 'columns': ['id']}],
+     [{'table': 'abc', 'schema': 'public', 'name': 'abc', 'qualified': 'public.abc', 'columns': ['id']}]),
     ([{'name': 'sales.orders', 'where': 'id > 0'}],
-     [{'table': 'sales.orders', 'schema': 'sales', 'name': 'orders', 'where': 'id > 0'}]),
+     [{'table': 'sales.orders', 'schema': 'sales', 'name': 'orders', 'qualified': 'sales.orders', 'where': 'id > 0'}]),
     ([], []),
 ])
 def test_tables_with_their_schemas(tables, expected):
@@ -246,3 +248,33 @@ def test_pg_version_problem_messages():
     assert 'runs PostgreSQL 12.3' in f.pg_version_problem(120003)
     with pytest.raises(AnsibleFilterError, match="unknown feature 'no_such_thing'"):
         f.pg_supports(150000, 'no_such_thing')
+
+
+LOGIN = {'login_user': 'postgres', 'login_password': 'a:b\\c', 'login_host': '127.0.0.1', 'login_unix_socket': '',
+         'port': 5433}
+
+
+@pytest.mark.parametrize('conn, expected', [
+    (LOGIN, '127.0.0.1:5433:*:postgres:a\\:b\\\\c\n'),
+    (dict(LOGIN, login_unix_socket='/run/postgresql'), 'localhost:5433:*:postgres:a\\:b\\\\c\n'),
+    (dict(LOGIN, login_host='', port=None), 'localhost:*:*:postgres:a\\:b\\\\c\n'),
+    ({'host': 'fd00::1', 'port': 5432, 'user': 'lo:gic', 'password': 'pw'}, 'fd00\\:\\:1:5432:*:lo\\:gic:pw\n'),
+    (dict(LOGIN, login_password=''), ''),  # peer authentication: nothing to write
+])
+def test_pgpass_line(conn, expected):
+    assert f.pgpass_line(conn) == expected
+
+
+def test_libpq_environment_never_holds_the_password():
+    env = f.libpq_environment(LOGIN, dbname='zoo', application_name='app', passfile='/tmp/x.pgpass')
+    assert env == {'PGHOST': '127.0.0.1', 'PGPORT': '5433', 'PGUSER': 'postgres', 'PGDATABASE': 'zoo',
+                   'PGAPPNAME': 'app', 'PGPASSFILE': '/tmp/x.pgpass'}
+    socket = f.libpq_environment(dict(LOGIN, login_unix_socket='/run/postgresql'))
+    assert socket['PGHOST'] == '/run/postgresql' and 'PGPASSFILE' not in socket
+    entry = f.topology_entries(TOPOLOGY, 'zebra', 'subscriber')[0]
+    remote = f.libpq_environment(f.topology_conninfo(entry, TOPOLOGY, HOSTVARS, connect_timeout=10))
+    assert remote == {'PGHOST': '10.0.0.1', 'PGPORT': '5433', 'PGUSER': 'logic', 'PGDATABASE': 'zoo',
+                      'PGSSLMODE': 'require', 'PGCONNECT_TIMEOUT': '10'}
+    assert all('s3cret' not in value for value in remote.values())
+    with pytest.raises(AnsibleFilterError, match='expects a dict'):
+        f.libpq_environment('host=x')
