@@ -134,6 +134,11 @@ def _pgpass_field(text):
     return to_text(text).replace('\\', '\\\\').replace(':', '\\:')
 
 
+def pg_major(version_num):
+    """The major version of a server_version_num as PostgreSQL names it: 150004 -> '15'."""
+    return _versions.major(version_num)
+
+
 def pgpass_line(conn):
     """One line of a libpq password file that gives conn's password to conn's user on conn's host and port."""
     if not isinstance(conn, Mapping):
@@ -346,6 +351,7 @@ class FilterModule(object):
             'topology_problems': topology_problems,
             'pg_supports': pg_supports,
             'pg_version_problem': pg_version_problem,
+            'pg_major': pg_major,
             'pgpass_line': pgpass_line,
             'libpq_environment': libpq_environment,
         }

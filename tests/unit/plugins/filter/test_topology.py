@@ -240,6 +240,11 @@ def test_pg_supports(version, feature, expected):
     assert (f.pg_version_problem(version, feature) == '') is expected
 
 
+@pytest.mark.parametrize('version, expected', [(150004, '15'), (180000, '18'), (130020, '13')])
+def test_pg_major(version, expected):
+    assert f.pg_major(version) == expected
+
+
 def test_pg_version_problem_messages():
     assert f.pg_version_problem(150004, 'subscription_origin') == (
         'origin needs PostgreSQL 16 or later; this server runs PostgreSQL 15.4. '
