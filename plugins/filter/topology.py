@@ -149,8 +149,8 @@ def pgpass_line(conn):
     host = _login(conn, 'host')
     if not host or host.startswith('/'):
         host = 'localhost'  # what libpq matches a Unix-domain socket connection with
-    return '%s:%s:*:%s:%s\n' % (_pgpass_field(host), _pgpass_field(_login(conn, 'port') or '*'),
-                                 _pgpass_field(_login(conn, 'user') or '*'), _pgpass_field(password))
+    fields = (host, _login(conn, 'port') or '*', '*', _login(conn, 'user') or '*', password)
+    return ':'.join(field if field == '*' else _pgpass_field(field) for field in fields) + '\n'
 
 
 def libpq_environment(conn, dbname=None, application_name=None, passfile=None):
