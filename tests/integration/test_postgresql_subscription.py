@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""postgresql_subscription against real publisher/subscriber pairs (PG 15 and 18).
+"""postgresql_subscription against real publisher/subscriber pairs (every tested major).
 
 Publications are made with plain SQL on the publisher. Every subscription is dropped in
 ``finally``: a leftover one holds a slot on the shared publisher.
@@ -13,7 +13,11 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import parse_dsn
 
+import pytest
+
 from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
+
+pytestmark = pytest.mark.all_cores  # also run on ansible-core 2.16 (make integration)
 
 FQCN = 'pgops.logical_replication.postgresql_subscription'
 APP = FQCN
@@ -98,17 +102,6 @@ def drop_everything(pub, subr, subs=(), pubs=(), tables=(), slots=()):
             run_sql(server, 'DROP TABLE IF EXISTS {}', table)
 
 
-def assert_quartet(results):
-    check, apply, check_again, apply_again = results
-    assert check['changed'] is True and not check.get('failed'), check
-    assert apply['changed'] is True and not apply.get('failed'), apply.get('msg')
-    assert check['queries'] == apply['queries']
-    for later in (check_again, apply_again):
-        assert later['changed'] is False and not later.get('failed'), (later.get('msg'), later['queries'])
-        assert later['queries'] == []
-    return results
-
-
 # -- tests ----------------------------------------------------------------------------------------
 
 def test_create_rows_flow_and_every_alterable_option(ansible, pg_pair, major):
@@ -125,12 +118,12 @@ def test_create_rows_flow_and_every_alterable_option(ansible, pg_pair, major):
                 binary=True, streaming='on', synchronous_commit='off', disable_on_error=False,
                 comment='from the publisher', wait_for_sync=True, sync_timeout=60)
     try:
-        check, apply, check_again, again = assert_quartet(ansible.quartet('postgresql_subscription', args))
+        check, apply, check_again, again = ansible.quartet('postgresql_subscription', args)
         assert check['diff']['before'] == {} and check['diff']['after']['publications'] == [pubname]
         assert check['queries'][0].startswith('CREATE SUBSCRIPTION "%s" CONNECTION ' % name)
         assert 'password=********' in check['queries'][0] and SUPERUSER_PASSWORD not in json.dumps(apply)
-        assert apply['tables'] == [dict(schema='public', name=table, state='r', state_name='ready',
-                                        lsn=apply['tables'][0]['lsn'])]
+        assert apply['tables'] == [dict(name='public.%s' % table, schema='public', table=table, state='ready',
+                                        state_code='r', lsn=apply['tables'][0]['lsn'])]
         assert isinstance(apply['waited'], float) and apply['exists'] is True
         assert not apply.get('warnings') and not again.get('warnings'), apply.get('warnings')
         assert again['options']['binary'] is True and again['options']['streaming'] == 'on'
@@ -152,13 +145,13 @@ def test_create_rows_flow_and_every_alterable_option(ansible, pg_pair, major):
                        synchronous_commit='local', disable_on_error=True, owner=owner, comment='changed')
         if major != '15':
             altered.update(origin='none', password_required=True, run_as_owner=True)
-        check, apply, check_again, again = assert_quartet(ansible.quartet('postgresql_subscription', altered))
+        check, apply, check_again, again = ansible.quartet('postgresql_subscription', altered)
         assert any(q.startswith('ALTER SUBSCRIPTION "%s" ADD PUBLICATION "%s" WITH (refresh = true)'
                                 % (name, pubname2)) for q in apply['queries']), apply['queries']
         assert any('CONNECTION' in q and 'password=********' in q for q in apply['queries'])
         assert apply['diff']['before']['options']['binary'] is True
         assert apply['diff']['after']['options']['binary'] is False
-        assert {(t['name'], t['state']) for t in apply['tables']} == {(table, 'r'), (table2, 'r')}
+        assert {(t['table'], t['state']) for t in apply['tables']} == {(table, 'ready'), (table2, 'ready')}
         assert rows_of(subr, table2) == rows_of(pub, table2)
         found = catalog(subr, name)
         assert found['publications'] == [pubname, pubname2]
@@ -181,17 +174,27 @@ def test_create_rows_flow_and_every_alterable_option(ansible, pg_pair, major):
                                                                          'this server runs PostgreSQL 15.')
             assert catalog(subr, name)['enabled'] is True
         else:
-            disabled['failover'] = True
-            check, apply, check_again, again = assert_quartet(ansible.quartet('postgresql_subscription', disabled))
+            if int(major) < 18:   # two_phase of an existing subscription: 18 on; so 16 and 17 refuse it
+                refused = ansible.module('postgresql_subscription', disabled)
+                assert refused['failed'] and ('two_phase cannot be changed on an existing subscription before '
+                                              'PostgreSQL 18') in refused['msg'], refused['msg']
+                assert catalog(subr, name)['enabled'] is True
+                del disabled['two_phase']
+            if int(major) >= 17:
+                disabled['failover'] = True
+            check, apply, check_again, again = ansible.quartet('postgresql_subscription', disabled)
             assert apply['queries'][0] == 'ALTER SUBSCRIPTION "%s" DISABLE' % name
             assert any(q.startswith('ALTER SUBSCRIPTION "%s" DROP PUBLICATION "%s" WITH (refresh = false)'
                                     % (name, pubname)) for q in apply['queries']), apply['queries']
             found = catalog(subr, name)
-            assert found['enabled'] is False and found['two_phase'] in ('p', 'e') and found['failover'] is True
-            assert found['publications'] == [pubname2]
-            assert pub.value('SELECT failover FROM pg_replication_slots WHERE slot_name = %s', (name,)) is True
-            enabled_two_phase = ansible.module('postgresql_subscription',
-                                               dict(disabled, state='enabled', two_phase=False))
+            assert found['enabled'] is False and found['publications'] == [pubname2]
+            assert found['two_phase'] in (('p', 'e') if int(major) >= 18 else ('d',))
+            if int(major) >= 17:
+                assert found['failover'] is True
+                assert pub.value('SELECT failover FROM pg_replication_slots WHERE slot_name = %s', (name,)) is True
+            # two_phase changes only on a disabled subscription (18), or not at all (16, 17)
+            enabled_two_phase = ansible.module('postgresql_subscription', dict(
+                disabled, state='enabled', two_phase=int(major) < 18))
         assert enabled_two_phase['failed']
         assert 'two_phase' in enabled_two_phase['msg']
     finally:
@@ -232,7 +235,7 @@ def test_password_never_leaks_and_noop_run_is_one_connection(ansible, pg_pair, n
 
         since = subr.log_size()
         noop = ansible.module('postgresql_subscription', args)
-        assert noop['changed'] is False and noop['queries'] == [] and noop['tables'][0]['state'] == 'r'
+        assert noop['changed'] is False and noop['queries'] == [] and noop['tables'][0]['state'] == 'ready'
         sessions, statements = subr.statements_of(APP, since)
         assert len(sessions) == 1 and 1 <= len(statements) <= 2, statements
 
@@ -258,7 +261,7 @@ def test_mixed_case_quoted_unicode_names(ansible, pg_pair):
     args = dict(subr.login, db='postgres', name=name, publications=[pubname], conninfo=conninfo(pub),
                 wait_for_sync=True, sync_timeout=60, comment="it's", slot_name=random_name('slot'))
     try:
-        check, apply, check_again, again = assert_quartet(ansible.quartet('postgresql_subscription', args))
+        check, apply, check_again, again = ansible.quartet('postgresql_subscription', args)
         assert apply['name'] == name and apply['publications'] == [pubname]
         assert catalog(subr, name)['publications'] == [pubname]
         assert rows_of(subr, table) == rows_of(pub, table)
@@ -403,7 +406,7 @@ def test_wait_for_sync_timeout_names_the_tables(ansible, pg_pair):
             wait_for_sync=True, sync_timeout=1))
         assert result['failed'] and 'not ready after 1.0 s (sync_timeout)' in result['msg'], result
         assert 'public.%s (' % table in result['msg']
-        assert result['tables'][0]['name'] == table and result['tables'][0]['state'] != 'r'
+        assert result['tables'][0]['table'] == table and result['tables'][0]['state'] != 'ready'
         assert result['changed'] is True and catalog(subr, name) is not None
     finally:
         locker.rollback()
@@ -415,8 +418,8 @@ def test_bad_input_changes_nothing(ansible, pg_pair, major):
     pub, subr = pg_pair
     name = random_name('sub')
     base = dict(subr.login, db='postgres', name=name)
-    # On 15 failover is refused by the version gate; on 18 the same task would create the subscription.
-    too_new = dict(base, publications=['p'], conninfo=conninfo(pub), failover=True) if major == '15' else \
+    # Before 17 failover is refused by the version gate; from 17 on the same task would create the subscription.
+    too_new = dict(base, publications=['p'], conninfo=conninfo(pub), failover=True) if int(major) < 17 else \
         dict(base, publications=['p'], conninfo=conninfo(pub), streaming='sideways')
     run = ansible.tasks([
         {FQCN: dict(base, publications=['p'], conninfo=dict(hots='x'))},
@@ -435,6 +438,6 @@ def test_bad_input_changes_nothing(ansible, pg_pair, major):
     assert contradiction['failed'] and 'contradicts' in contradiction['msg']
     assert bad_lsn['failed'] and ('is not an LSN' in bad_lsn['msg'] or 'skip_lsn' in bad_lsn['msg'])
     assert failover['failed']
-    assert ('failover needs PostgreSQL 17 or later; this server runs PostgreSQL 15.' if major == '15'
-            else 'value of streaming must be one of') in failover['msg'], failover['msg']
+    assert ('failover needs PostgreSQL 17 or later; this server runs PostgreSQL %s.' % subr.version_text
+            if int(major) < 17 else 'value of streaming must be one of') in failover['msg'], failover['msg']
     assert catalog(subr, name) is None and catalog(subr, 'Mixed Case') is None

@@ -1,10 +1,14 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""replication_info against a real publisher/subscriber pair (PostgreSQL 15 and 18)."""
+"""replication_info against a real publisher/subscriber pair (every tested major)."""
 
 import json
 
+import pytest
+
 from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
+
+pytestmark = pytest.mark.all_cores  # also run on ansible-core 2.16 (make integration)
 
 FQCN = 'pgops.logical_replication.replication_info'
 
