@@ -28,7 +28,7 @@ copy_tree = mkdir -p "$(1)" && git ls-files -z --cached --others --exclude-stand
 	| while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done \
 	| tar --null -T - -cf - | tar -xf - -C "$(1)"
 
-.PHONY: help deps venv lint sanity unit integration molecule test demo demo-stop build importer clean
+.PHONY: help deps venv lint sanity unit integration molecule ee test demo demo-stop build importer clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -123,7 +123,7 @@ integration: deps venv ## Integration tests against real PostgreSQL 15 and 18 se
 molecule: ## Molecule scenario `default`: two PostgreSQL 15 containers (root: starts dockerd, builds the image)
 	molecule/_shared/run test -s default
 
-test: deps venv lint sanity importer unit integration molecule ## Everything CI runs, in order, stopping at the first failure
+test: deps venv lint sanity importer unit integration molecule ee ## Everything CI runs, in order, stopping at the first failure
 
 demo: ## The main job: two local PostgreSQL servers wired by playbooks/setup.yml (left running)
 	$(SUDO) demo/run
@@ -177,6 +177,10 @@ importer: build $(VENV_IMPORTER_STAMP) ## galaxy-importer (with ansible-lint) on
 	if grep -q '^\(WARNING\|ERROR\|CRITICAL\)' importer.log; then echo "importer: findings above"; exit 1; fi; \
 	echo "importer: passed in $$((SECONDS - start)) s (result: .cache/importer/importer_result.json)"
 
+ee: ## Execution environment: build it with ansible-builder (offline), run setup.yml and status.yml from it with ansible-runner
+	@start=$$SECONDS; examples/ee/build.sh; echo "ee: image built in $$((SECONDS - start)) s"
+	@start=$$SECONDS; examples/ee/check.sh; echo "ee: setup.yml and status.yml through ansible-runner passed in $$((SECONDS - start)) s"
+
 clean: ## Remove .venv/, caches and test output
-	rm -rf $(VENV) .venv-molecule $(VENV_OLDEST) $(VENV_IMPORTER) .cache .pytest_cache tests/output
+	rm -rf $(VENV) .venv-molecule $(VENV_OLDEST) $(VENV_IMPORTER) .venv-ee examples/ee/_work .cache .pytest_cache tests/output
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
