@@ -73,7 +73,9 @@ options:
       - Role to C(SET ROLE) to right after connecting; the work is done with its privileges.
     type: str
 requirements:
-  - psycopg2 >= 2.8 on the managed node
+  - psycopg (psycopg 3) >= 3.1 or psycopg2 >= 2.8 on the managed node. When both are installed, psycopg 3 is
+    used (as community.postgresql does); set the environment variable C(PGOPS_PSYCOPG=2) on the task to use
+    psycopg2 instead.
 notes:
   - Every server a module connects to must run PostgreSQL 13 or later (13 and 14 as the publisher of an
     upgrade, 15 to 18 for everything); an older one is refused right after connecting, with the version

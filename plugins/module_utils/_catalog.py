@@ -70,6 +70,7 @@ def lsn_diff(later, earlier):
         return None
     return max(0, a - b)
 
+
 # Settings whose presence marks a managed service where ALTER SYSTEM is refused, with the
 # advice to give. The value is what to tell the user to change instead.
 MANAGED_SERVICE_MARKERS = {

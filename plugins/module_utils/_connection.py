@@ -12,23 +12,11 @@ connection handshake (no query), and turns every error into a masked, actionable
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo, _driver, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Changes
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
-
-PSYCOPG2_IMPORT_ERROR = None
-try:
-    import psycopg2
-    import psycopg2.extras
-    import psycopg2.errors
-except ImportError:  # pragma: no cover - exercised only without the driver
-    psycopg2 = None
-    PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 
 SSL_MODES = ['allow', 'disable', 'prefer', 'require', 'verify-ca', 'verify-full']
 
@@ -59,7 +47,7 @@ def build_module(argument_spec, **kwargs):
 
 
 def connect_params(params, application_name):
-    """psycopg2.connect keyword arguments from the module's connection options."""
+    """Driver connect keyword arguments (libpq keywords) from the module's connection options."""
     mapping = dict(
         user=params.get('login_user'),
         password=params.get('login_password'),
@@ -110,23 +98,22 @@ class Reader(object):
     is refused right away (``server`` names it in the message).
     """
 
-    Error = psycopg2.Error if psycopg2 else None
-    InsufficientPrivilege = psycopg2.errors.InsufficientPrivilege if psycopg2 else None
-    ObjectInUse = psycopg2.errors.ObjectInUse if psycopg2 else None
+    Error = _driver.Error
+    InsufficientPrivilege = _driver.error_class('InsufficientPrivilege')
+    ObjectInUse = _driver.error_class('ObjectInUse')
 
     def __init__(self, connect_kwargs, failure, advice, mask, server='The server'):
         try:
-            self.conn = psycopg2.connect(**connect_kwargs)
-        except psycopg2.Error as exc:
+            self.conn = _driver.connect(connect_kwargs)
+        except _driver.Error as exc:
             raise PgOpsError('%s: %s. %s' % (failure, mask(str(exc).strip()), advice))
-        self.conn.autocommit = True
-        self.version = self.conn.server_version
+        self.version = _driver.server_version(self.conn)
         try:
             _versions.check_server(self.version, server)
         except PgOpsError:
             self.close()
             raise
-        self.cursor = self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        self.cursor = _driver.dict_cursor(self.conn)
 
     def rows(self, query, params=None):
         """All rows of a read query, as dicts."""
@@ -163,7 +150,7 @@ class Session(Reader):
             self.mask, 'The server at %s' % where)
         role = module.params.get('session_role')
         if role:
-            self.execute(_sql_stmt('SET ROLE {}', role))
+            self.execute(_sql.stmt('SET ROLE {}', _sql.ident(role)))
 
     # -- writing (only through Changes) ------------------------------------------------------
     def execute(self, query, params=None):
@@ -190,12 +177,18 @@ class Session(Reader):
     @property
     def superuser(self):
         """Whether the session's role is a superuser, from the handshake (no query)."""
-        return self.conn.get_parameter_status('is_superuser') == 'on'
+        return _driver.parameter_status(self.conn, 'is_superuser') == 'on'
 
     def render(self, query, params=None):
         """The text of a statement as the server would receive it."""
-        text = self.cursor.mogrify(query, params)
-        return text.decode('utf-8') if isinstance(text, bytes) else text
+        return _driver.mogrify(self.cursor, query, params)
+
+    def take_notices(self):
+        """The NOTICE messages the server sent since the last call (``SEVERITY:  message`` strings)."""
+        notices = _driver.notices(self.conn)
+        taken = list(notices)
+        del notices[:]
+        return taken
 
     def mask(self, text):
         return _conninfo.mask_text(text, self.secrets)
@@ -220,17 +213,10 @@ class Session(Reader):
         try:
             for name, value in (('log_statement', 'none'), ('log_min_duration_statement', '-1'),
                                 ('log_min_error_statement', 'panic')):
-                self.cursor.execute(_sql_stmt('SET {} = {}', name, value, literal_second=True))
+                self.cursor.execute(_sql.stmt('SET {} = {}', _sql.ident(name), _sql.literal(value)))
             return True
         except self.Error:
             return False
-
-
-def _sql_stmt(template, name, value=None, literal_second=False):
-    from psycopg2 import sql
-    if literal_second:
-        return sql.SQL(template).format(sql.Identifier(name), sql.Literal(value))
-    return sql.SQL(template).format(sql.Identifier(name))
 
 
 def run_module(module, fqcn, work, prepare=None):
@@ -244,8 +230,8 @@ def run_module(module, fqcn, work, prepare=None):
     here, once, for every module) or a driver error (reported with PostgreSQL's message, DETAIL
     and HINT). Every message leaving here is masked.
     """
-    if psycopg2 is None:
-        module.fail_json(msg=missing_required_lib('psycopg2 (>= 2.8)'), exception=PSYCOPG2_IMPORT_ERROR)
+    if _driver.NAME is None:
+        module.fail_json(msg=missing_required_lib(_driver.REQUIREMENT), exception=_driver.IMPORT_ERROR)
     session = changes = None
     try:
         args = (prepare(),) if prepare else ()
@@ -254,7 +240,7 @@ def run_module(module, fqcn, work, prepare=None):
         result = work(session, changes, *args) or {}
     except PgOpsError as exc:
         _fail(module, session, changes, str(exc), exc.extra)
-    except psycopg2.Error as exc:
+    except _driver.Error as exc:
         _fail(module, session, changes, 'PostgreSQL refused the request: %s' % error_text(exc),
               dict(sqlstate=sqlstate(exc)))
     finally:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """libpq connection strings: build, parse, compare and mask.
 
-Built with the driver's own builder (``psycopg2.extensions.make_dsn``) so every value is
+Built with the driver's own builder (``make_dsn``/``make_conninfo``, see _driver) so every value is
 quoted the way libpq reads it; parsed with libpq itself (``parse_dsn``); compared as dicts
 so key order and spelling never cause a change; masked before anything is shown.
 """
@@ -13,10 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
-try:
-    from psycopg2.extensions import make_dsn, parse_dsn
-except ImportError:  # pragma: no cover - reported by the connection helper
-    make_dsn = parse_dsn = None
+from ansible_collections.pgops.logical_replication.plugins.module_utils._driver import make_dsn, parse_dsn
 
 MASK = '********'
 SECRET_KEYS = ('password', 'sslpassword')
@@ -88,7 +85,7 @@ def parse(text):
         return {}
     try:
         return dict(parse_dsn(text))
-    except Exception as exc:  # psycopg2.ProgrammingError
+    except Exception as exc:  # the driver's ProgrammingError
         raise ConninfoError('could not parse the connection string: %s' % mask_text(str(exc), [text]))
 
 

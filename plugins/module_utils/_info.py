@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._catalog import CURRENT_LSN, lsn_diff
 
+
 def section_queries(version):
     """{section: SQL that returns one JSON value} for the connected server."""
     publications = """

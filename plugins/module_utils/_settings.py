@@ -158,6 +158,7 @@ SIZED = ('max_replication_slots', 'max_wal_senders', 'max_logical_replication_wo
 NOT_FOR_ALTER_SYSTEM = ('data_directory', 'config_file', 'hba_file', 'ident_file')
 RELOAD_WAIT_SECONDS = 5.0
 
+
 def requested(params):
     """{name: value text} the user asked for, names lower-cased."""
     wanted = dict((name, params[name]) for name in NAMED_SETTINGS if params.get(name) is not None)
@@ -206,8 +207,8 @@ class WalConfig(Manager):
                 validate(targets[name], meta)
         sync = targets.get('max_sync_workers_per_subscription') or self.future(rows['max_sync_workers_per_subscription'])
         minimums = replication_minimums(self.params['expected_subscriptions'],
-                                                  self.params['expected_physical_replicas'],
-                                                  sync, self.session.version)
+                                        self.params['expected_physical_replicas'],
+                                        sync, self.session.version)
         for name, minimum in minimums.items():
             if name not in rows:
                 continue

@@ -3,20 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Identifier handling: the one place that turns user strings into SQL names.
 
-No module builds SQL text from a user string. Names become ``psycopg2.sql.Identifier``
-objects here (a qualified name as separate parts), values become ``Literal`` objects or bound
-parameters at the call site.
+No module builds SQL text from a user string. Names become ``sql.Identifier`` objects of the
+driver (psycopg 3 or psycopg2, see _driver: both have the same ``sql`` module) here, a qualified
+name as separate parts; values become ``Literal`` objects or bound parameters at the call site.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.pgops.logical_replication.plugins.module_utils._driver import sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
-
-try:
-    from psycopg2 import sql
-except ImportError:  # pragma: no cover - reported by the connection helper
-    sql = None
 
 MAX_IDENTIFIER_BYTES = 63
 

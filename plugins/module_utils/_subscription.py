@@ -13,12 +13,9 @@ __metaclass__ = type
 
 import time
 
-try:
-    from psycopg2 import sql
-except ImportError:  # pragma: no cover - reported by the connection helper
-    sql = None
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _conninfo, _slots, _sql, _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils._driver import sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
 from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
@@ -299,7 +296,7 @@ def render_with_placeholder(composed, conn):
 
     def walk(node):
         if isinstance(node, sql.Composed):
-            for part in node.seq:
+            for part in node:   # a Composed iterates over its parts (psycopg 3 and psycopg2 alike)
                 walk(part)
         elif isinstance(node, sql.Placeholder):
             out.append(node.as_string(conn))

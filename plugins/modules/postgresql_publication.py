@@ -395,15 +395,14 @@ class Publication(Manager):
         found = {}
         if keys:
             statement = P.probe_statement(self.session, keys, desired)
-            notices = self.session.conn.notices
-            del notices[:]
+            self.session.take_notices()
             try:
                 self.session.execute(statement)
             except self.session.Error as exc:
                 raise PgOpsError('PostgreSQL does not accept the row filter(s) of %s: %s. Nothing was changed.'
                                  % (', '.join(_sql.display_name(k) for k in keys), self.session.error_text(exc)),
                                  sqlstate=self.session.sqlstate(exc))
-            found = P.parse_probe_notices(list(notices))
+            found = P.parse_probe_notices(self.session.take_notices())
             if found is None:
                 raise PgOpsError('Could not read the normalised row filters back from the server (no NOTICE '
                                  'arrived). Nothing was changed.')

@@ -73,6 +73,9 @@ options:
       - How the subscriber connects to the publisher, as libpq keywords. Required to create.
       - An unknown keyword is an error that names it.
       - Values are quoted by libpq rules, so a password with spaces, quotes or backslashes works.
+      - Files named by the keywords (C(passfile), C(sslcert), C(sslkey), C(sslrootcert), ...) are read by
+        the subscriber's server, on its host, as its operating system user.
+      - C(user) needs the C(REPLICATION) attribute (see M(pgops.logical_replication.replication_user)).
     type: dict
   enabled:
     description:

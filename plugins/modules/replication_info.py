@@ -39,7 +39,8 @@ options:
         V(port), V(dbname), V(user), V(password), V(sslmode), ...; unknown keys are an error).
       - When given, each subscription gets C(lag_bytes) (see RV(subscriptions)), computed from one query on
         the publisher. Any database of the publisher will do (slots are server-wide).
-      - The password is never logged or returned.
+      - The password is never logged or returned. Files named by the keywords (C(passfile), C(sslcert),
+        C(sslkey), C(sslrootcert), ...) are read on the managed node.
     type: dict
 notes:
   - Publications and subscriptions are per database; the module reports those of O(db). Slots and

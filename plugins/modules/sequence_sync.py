@@ -27,7 +27,7 @@ author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.logical_replication.connection
-  - pgops.logical_replication.conninfo.MANAGED_NODE
+  - pgops.logical_replication.conninfo
   - pgops.logical_replication.attributes
 options:
   conninfo:
@@ -35,6 +35,8 @@ options:
       - How to reach the publisher, as libpq connection keywords (V(host), V(port), V(dbname), V(user),
         V(password), V(sslmode), ...; unknown keys are an error). The password is never logged or returned.
       - The role needs C(SELECT) (or C(USAGE)) on the sequences.
+      - Files named by the keywords (C(passfile), C(sslcert), C(sslkey), C(sslrootcert), ...) are read on
+        the managed node.
     type: dict
     required: true
   schemas:

@@ -8,20 +8,16 @@ from ansible_collections.pgops.logical_replication.plugins.doc_fragments.conninf
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
 
 
-@pytest.mark.parametrize('var, option, files', [
-    ('DOCUMENTATION', 'conninfo', "the subscriber's server host"),
-    ('MANAGED_NODE', 'conninfo', 'the managed node'),
-    ('PUBLISHER', 'publisher', 'the managed node'),
-])
-def test_fragment_matches_option_spec(var, option, files):
+@pytest.mark.parametrize('var, option', [('DOCUMENTATION', 'conninfo'), ('PUBLISHER', 'publisher')])
+def test_fragment_matches_option_spec(var, option):
     documented = yaml.safe_load(getattr(ModuleDocFragment, var))['options']
     assert list(documented) == [option]
     suboptions = documented[option]['suboptions']
     assert list(suboptions) == list(_conninfo.KEYWORDS)
     for name, spec in _conninfo.OPTION_SPEC.items():
         assert suboptions[name]['type'] == spec['type'], name
-        assert suboptions[name]['description'] and '@' not in ' '.join(suboptions[name]['description']), name
-    assert files in suboptions['sslrootcert']['description'][0]
+        assert suboptions[name]['description'], name
+    assert 'conninfo' not in str(suboptions) if option != 'conninfo' else True
     assert suboptions['password']['description'] == ['Password of O(%s.user). Never returned or logged.' % option]
 
 

@@ -10,7 +10,7 @@ import yaml
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
 
 MODULES = [('postgresql_subscription', 'conninfo', 'pgops.logical_replication.conninfo'),
-           ('sequence_sync', 'conninfo', 'pgops.logical_replication.conninfo.MANAGED_NODE'),
+           ('sequence_sync', 'conninfo', 'pgops.logical_replication.conninfo'),
            ('replication_info', 'publisher', 'pgops.logical_replication.conninfo.PUBLISHER')]
 
 

@@ -51,7 +51,8 @@ def test_display_name(parts, shown):
 
 def test_ident_keeps_parts_separate():
     composed = _sql.ident('my.schema', 'tab"le')
-    assert composed.strings == ('my.schema', 'tab"le')
+    assert composed == _sql.sql.Identifier('my.schema', 'tab"le')      # the driver's sql module, either driver
+    assert composed != _sql.sql.Identifier('my', 'schema', 'tab"le')
 
 
 def test_ident_refuses_a_long_name():
