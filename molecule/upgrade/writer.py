@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Keep inserting into a table while a switchover runs; record every committed id.
 
 Runs inside the publisher container as the postgres OS user (Unix socket, peer
