@@ -131,8 +131,10 @@ integration: deps venv $(VENV_OLDEST_STAMP) ## Integration: PostgreSQL 15-18 and
 		PGOPS_ANSIBLE_CORE=$(CORE_OLDEST) $(INTEGRATION_PYTEST) -m all_cores; set +x; \
 	echo "integration: PostgreSQL 15 on ansible-core $(CORE_OLDEST) passed in $$((SECONDS - start)) s"
 
-molecule: ## Molecule scenario `default`: two PostgreSQL 15 containers (root: starts dockerd, builds the image)
+molecule: ## Molecule scenarios default (15, pg_ctlcluster), upgrade (13 -> 17 under a writer), systemd (PID 1, fan-in, serial) (root: starts dockerd, builds the images)
 	molecule/_shared/run test -s default
+	molecule/_shared/run test -s upgrade
+	molecule/_shared/run test -s systemd
 
 test: deps venv lint sanity importer unit integration molecule ee ## Everything CI runs, in order, stopping at the first failure
 
