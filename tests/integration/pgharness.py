@@ -265,7 +265,8 @@ class PgServer(object):
     def statements_of(self, application_name, since=0):
         """(session ids, all their statements) of one application, from log_statement = all lines."""
         sessions = self.sessions_of(application_name, since)
-        return set(s for s, _ in sessions), [statement for _, statements in sessions for statement in statements]
+        return (set(session for session, statements in sessions),
+                [statement for session, statements in sessions for statement in statements])
 
     @contextlib.contextmanager
     def all_statements_logged(self):
