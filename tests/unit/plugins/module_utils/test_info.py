@@ -48,9 +48,5 @@ def test_publication_tables():
     (160000, ['w.leader_pid IS NULL'], ['worker_type']),
     (180000, ["w.worker_type = 'apply'", 's.wal_status', 'p.pubviaroot'], ['leader_pid']),
 ])
-def test_server_query_by_version(version, present, absent):
-    query = _info.server_query(version)
-    for text in present:
-        assert text in query
-    for text in absent:
-        assert text not in query
+def test_server_query_by_version(mentions, version, present, absent):
+    mentions(_info.server_query(version), present, absent)

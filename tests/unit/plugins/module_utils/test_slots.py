@@ -94,13 +94,10 @@ def test_check_request_errors(request_, message):
     (150004, ['s.wal_status', 's.two_phase'], ['s.failover', 's.synced']),
     (180001, ['s.wal_status', 's.two_phase', 's.failover', 's.synced', 's.invalidation_reason'], []),
 ])
-def test_slot_query_columns(version, present, absent):
+def test_slot_query_columns(mentions, version, present, absent):
     query = _slots.slot_query(version)
-    for column in present:
-        assert column in query
-    for column in absent:
-        assert column not in query
-        assert 'AS %s' % column.split('.')[1] in query
+    # a column the server lacks is still returned, as a typed NULL
+    mentions(query, present + ['AS %s' % column.split('.')[1] for column in absent], absent)
 
 
 def test_shown_state_of_missing_slot():
