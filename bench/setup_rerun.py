@@ -89,7 +89,7 @@ def ours_inventory(root, pub, sub):
     """As tests/integration/test_playbooks.py and demo/run build it."""
     variables = common_vars()
     variables.update({
-        'ansible_become_method': 'su', 'server_pg_ctl_python': '/usr/bin/python3', 'server_become': False,
+        'ansible_become_method': 'su', 'server_become': False,
         'server_login_host': '127.0.0.1', 'server_address': '127.0.0.1', 'subscriber_sync_report_seconds': 5,
         'logical_replication': [{'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'zoo',
                                  'tables': ['public.abc'], 'user': 'logic', 'password': REPL_PASSWORD}]})

@@ -456,7 +456,7 @@ def write_inventory(root, servers, entries):
                            server_pg_ctl_log_file=server.logfile)
     inventory = {'all': {'hosts': hosts, 'vars': {
         'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-        'ansible_become_method': 'su', 'server_pg_ctl_python': '/usr/bin/python3',
+        'ansible_become_method': 'su',
         'server_become': False, 'server_login_host': '127.0.0.1', 'server_login_password': SUPERUSER_PASSWORD,
         'server_address': '127.0.0.1', 'subscriber_sync_report_seconds': 5,
         'logical_replication': entries}}}
