@@ -120,16 +120,17 @@ unit: venv ## Unit tests (pure functions, no server)
 # Integration: the whole suite on PostgreSQL 15, 16, 17 and 18 (plus the cross-version pairs) with the
 # newest ansible-core (.venv), then the tests marked all_cores (the modules; setup, status, switchover,
 # teardown) on PostgreSQL 15 with the oldest supported core (the venv `make sanity` uses): its
-# ansible-playbook, while the modules run on .venv's Python (psycopg2). pytest exits 5 when it
+# ansible-playbook, while the modules run on .venv's Python. The first part forces psycopg2 on the modules,
+# the second psycopg 3 (PGOPS_PSYCOPG: a forced driver that is missing fails the module). pytest exits 5 when it
 # collected nothing, which fails the target like any other failure.
 INTEGRATION_PYTEST := $(VENV_BIN)/python -m pytest tests/integration -q -n 2 --dist loadfile
 
 integration: deps venv $(VENV_OLDEST_STAMP) ## Integration: PostgreSQL 15-18 and cross-version pairs, then modules + playbooks on ansible-core 2.16
-	@start=$$SECONDS; set -x; PGOPS_TEST_MAJORS="15 16 17 18" $(INTEGRATION_PYTEST); set +x; \
-	echo "integration: PostgreSQL 15 16 17 18 on the newest ansible-core passed in $$((SECONDS - start)) s"
-	@start=$$SECONDS; set -x; PGOPS_TEST_MAJORS=15 PGOPS_ANSIBLE_BIN_DIR=$(VENV_OLDEST_BIN) \
+	@start=$$SECONDS; set -x; PGOPS_TEST_MAJORS="15 16 17 18" PGOPS_PSYCOPG=2 $(INTEGRATION_PYTEST); set +x; \
+	echo "integration: PostgreSQL 15 16 17 18 on the newest ansible-core (psycopg2) passed in $$((SECONDS - start)) s"
+	@start=$$SECONDS; set -x; PGOPS_TEST_MAJORS=15 PGOPS_PSYCOPG=3 PGOPS_ANSIBLE_BIN_DIR=$(VENV_OLDEST_BIN) \
 		PGOPS_ANSIBLE_CORE=$(CORE_OLDEST) $(INTEGRATION_PYTEST) -m all_cores; set +x; \
-	echo "integration: PostgreSQL 15 on ansible-core $(CORE_OLDEST) passed in $$((SECONDS - start)) s"
+	echo "integration: PostgreSQL 15 on ansible-core $(CORE_OLDEST) (psycopg 3) passed in $$((SECONDS - start)) s"
 
 molecule: ## Molecule scenarios default (15, pg_ctlcluster), upgrade (13 -> 17 under a writer), systemd (PID 1, fan-in, serial) (root: starts dockerd, builds the images)
 	molecule/_shared/run test -s default
