@@ -178,6 +178,9 @@ class WalConfig(Manager):
         names = set(wanted) | set(SIZED) | {'max_sync_workers_per_subscription', 'allow_alter_system'}
         rows = _catalog.settings(self.session, sorted(names))
         missing = sorted(n for n in wanted if n not in rows)
+        for name in missing:
+            if name in _versions.FEATURES:  # a setting newer than this server: say which PostgreSQL has it
+                self.session.require(name)
         if missing:
             raise PgOpsError('Unknown setting(s): %s. This server (PostgreSQL %s) has no such parameter in '
                              'pg_settings; check the spelling or the server version.'

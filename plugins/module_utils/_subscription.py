@@ -206,9 +206,11 @@ def plan(current, want, version):
             continue
         if kind == 'create':
             raise PlanError(
-                '%s cannot be changed on an existing subscription before PostgreSQL 18 (it is %s, you asked for %s). '
-                'Leave %s out, or drop and recreate the subscription (state: absent, then present; the initial '
-                'copy runs again unless copy_data: false).' % (name, _word(have), _word(value), name))
+                '%s cannot be changed on an existing subscription before PostgreSQL %s; this server runs PostgreSQL '
+                '%s (it is %s, you asked for %s). Leave %s out, or drop and recreate the subscription (state: '
+                'absent, then present; the initial copy runs again unless copy_data: false).'
+                % (name, _versions.major(_versions.FEATURES['subscription_alter_two_phase'][0]),
+                   _versions.format_version(version), _word(have), _word(value), name))
         changed[name] = value
     needs_disabled = sorted(n for n in changed if how_changed(n, version) == 'disabled'
                             or (n == 'slot_name' and changed[n] is None))

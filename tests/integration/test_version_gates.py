@@ -10,9 +10,8 @@ with the reason). A new gate that is in neither table fails test_every_gate_is_c
 On each major, one playbook runs every gated option that major is too old for (one task each,
 ignore_errors), and each must fail, change nothing, and say what it needs, which PostgreSQL and which
 PostgreSQL the server runs; the catalog (the object, the settings file) is read before and after.
-Two refusals do not come from _versions.require() and say less (OWN_MESSAGE): changing two_phase of an
-existing subscription before 18 does not name the server's version, and max_active_replication_origins
-before 18 is an unknown setting that names the server's major but not the 18 it needs.
+Changing two_phase of an existing subscription before 18 is refused by the plan, with its own message
+(OWN_MESSAGE), which says the same and the way out.
 """
 
 import ast
@@ -78,14 +77,12 @@ NOT_OPTIONS = {
     'hba_rules_file_name': 'pg_hba reads pg_hba_file_rules.file_name where it exists',
 }
 
-# Gates whose refusal does not come from _versions.require(): the fragments their message must hold.
+# The gate whose refusal does not come from _versions.require() (plan(): an existing subscription's
+# two_phase before 18, with the way out): the fragments its message must hold.
 OWN_MESSAGE = {
-    # plan(): an existing subscription's two_phase before 18
-    'subscription_alter_two_phase': ['two_phase cannot be changed on an existing subscription before PostgreSQL 18',
+    'subscription_alter_two_phase': ['two_phase cannot be changed on an existing subscription before PostgreSQL 18; '
+                                     'this server runs PostgreSQL {version} (it is false, you asked for true)',
                                      'drop and recreate'],
-    # wal_config: the setting is not in pg_settings before 18
-    'max_active_replication_origins': ['Unknown setting(s): max_active_replication_origins',
-                                       'This server (PostgreSQL {major}) has no such parameter'],
 }
 
 
@@ -197,7 +194,7 @@ def test_gated_option_fails_clearly_below_its_gate(ansible, _shared_servers, wor
     before, after, results = runs[major]
     result = results[feature]
     words = FEATURES[feature][1]
-    wanted = [fragment.format(major=major) for fragment in OWN_MESSAGE.get(feature, [
+    wanted = [fragment.format(version=pg.version_text) for fragment in OWN_MESSAGE.get(feature, [
         '%s needs PostgreSQL %d or later; this server runs PostgreSQL %s. Upgrade the server or leave the '
         'option out.' % (words, gate_major(feature), pg.version_text)])]
     assert result.get('failed') is True, result

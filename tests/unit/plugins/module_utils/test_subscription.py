@@ -167,9 +167,9 @@ def test_plan(have, want, version, actions):
 
 PLAN_ERRORS = [
     ({}, {'options': {'two_phase': True}}, PG15,
-     'two_phase cannot be changed on an existing subscription before PostgreSQL 18 (it is false, you asked for true). '
-     'Leave two_phase out, or drop and recreate the subscription (state: absent, then present; the initial copy runs '
-     'again unless copy_data: false).'),
+     'two_phase cannot be changed on an existing subscription before PostgreSQL 18; this server runs PostgreSQL 15.10 '
+     '(it is false, you asked for true). Leave two_phase out, or drop and recreate the subscription (state: absent, '
+     'then present; the initial copy runs again unless copy_data: false).'),
     ({'enabled': False}, {'options': {'two_phase': True}}, PG17, 'two_phase cannot be changed'),
     ({}, {'options': {'two_phase': True}}, PG18,
      'two_phase can only be changed while the subscription is disabled. Run with state: disabled (or enabled: false) '
