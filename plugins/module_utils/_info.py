@@ -98,7 +98,8 @@ def server_query(version):
 
 def fallback_query(version, section):
     """One section on its own (used when the whole statement was refused)."""
-    return 'SELECT (%s) AS %s' % (section_queries(version)[section].strip(), section)
+    return _sql.stmt('SELECT ({}) AS {}', _sql.fragment(section_queries(version)[section].strip()),
+                     _sql.ident(section))
 
 
 BASE_QUERY = ('SELECT current_database() AS database, pg_is_in_recovery() AS in_recovery, '

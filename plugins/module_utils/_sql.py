@@ -109,6 +109,14 @@ def join(parts, sep=', '):
     return sql.SQL(sep).join(parts)
 
 
+def fragment(text):
+    """A piece of this collection's own constant SQL text as a Composable, to nest in ``stmt``.
+
+    Never for a user string: names go through ``ident``, values through ``literal``.
+    """
+    return sql.SQL(text)
+
+
 def stmt(template, *args, **kwargs):
     """Compose a statement: template text is ours, args must be Composable (ident/literal)."""
     return sql.SQL(template).format(*args, **kwargs)

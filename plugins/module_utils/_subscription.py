@@ -162,6 +162,15 @@ def target_enabled(state_param, enabled_param):
     return by_state if by_state is not None else enabled_param
 
 
+# The fixed statement of each action that has no user value in its keywords.
+SWITCH_STATEMENTS = {'disable': 'ALTER SUBSCRIPTION {} DISABLE', 'enable': 'ALTER SUBSCRIPTION {} ENABLE'}
+PUBLICATION_STATEMENTS = {
+    'add': 'ALTER SUBSCRIPTION {} ADD PUBLICATION {} WITH (refresh = {})',
+    'drop': 'ALTER SUBSCRIPTION {} DROP PUBLICATION {} WITH (refresh = {})',
+    'set': 'ALTER SUBSCRIPTION {} SET PUBLICATION {} WITH (refresh = {})',
+}
+
+
 def publication_change(current, wanted):
     """('add'|'drop'|'set', names) to get from the current to the wanted publications, or None."""
     if wanted is None or list(current) == list(wanted):
@@ -497,7 +506,7 @@ class Subscription(Manager):
     def run_action(self, action):
         kind = action[0]
         if kind in ('disable', 'enable'):
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s' % kind.upper()))
+            self.execute(self.stmt(SWITCH_STATEMENTS[kind]))
         elif kind == 'connection':
             self.execute_with_conninfo(self.stmt('ALTER SUBSCRIPTION {} CONNECTION {}',
                                                  sql.Placeholder('conninfo')))
@@ -509,8 +518,7 @@ class Subscription(Manager):
             verb, names, refresh, copy_data = action[1:]
             opts = _sql.literal(refresh) if copy_data is None else _sql.stmt(
                 '{}, copy_data = {}', _sql.literal(refresh), _sql.literal(copy_data))
-            self.execute(self.stmt('ALTER SUBSCRIPTION {} %s PUBLICATION {} WITH (refresh = {})' % verb.upper(),
-                                   idents(names), opts))
+            self.execute(self.stmt(PUBLICATION_STATEMENTS[verb], idents(names), opts))
         elif kind == 'refresh':
             if action[1] is None:
                 self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'))
