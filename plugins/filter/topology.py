@@ -334,6 +334,45 @@ def pg_version_problem(version_num, feature=None):
     return ''
 
 
+ORDERS = ('subscribers_first', 'publishers_first')
+
+
+def topology_order(topology, database, order='subscribers_first'):
+    """The hosts holding database as publisher or subscriber database, in the order a schema change takes.
+
+    subscribers_first: every host after all the hosts that subscribe to it (leaf to root);
+    publishers_first: every host after all the hosts it subscribes to (root to leaf). Ties by name.
+    """
+    if order not in ORDERS:
+        raise AnsibleFilterError('topology_order: order must be one of %s, got %r' % (', '.join(ORDERS), order))
+    hosts, edges = [], []
+    for entry in _entries(topology):
+        ends = [(entry.get('publisher'), entry.get('database')),
+                (entry.get('subscriber'), entry.get('subscriber_database') or entry.get('database'))]
+        held = [host for host, name in ends if host and name == database]
+        hosts += held
+        if len(held) == 2:
+            edges.append(tuple(held))
+    hosts = sorted(_unique(hosts))
+    # Longest path from a root (publishers_first) or to a leaf (subscribers_first); a cycle has neither.
+    if order == 'publishers_first':
+        step = dict((host, [pub for pub, sub in edges if sub == host]) for host in hosts)
+    else:
+        step = dict((host, [sub for pub, sub in edges if pub == host]) for host in hosts)
+    rank = {}
+    for _round in range(len(hosts) + 1):
+        for host in hosts:
+            before = [rank.get(h) for h in step[host]]
+            if None not in before:
+                rank[host] = max(before) + 1 if before else 0
+        if len(rank) == len(hosts):
+            return sorted(hosts, key=lambda host: (rank[host], host))
+    raise AnsibleFilterError('topology_order: hosts %s replicate database %s to each other in a cycle, so no order '
+                             'puts every subscriber before (or after) its publisher; apply the change host by host '
+                             '(module pgops.logical_replication.schema_change) in the order your change needs'
+                             % (', '.join(h for h in hosts if h not in rank), database))
+
+
 class FilterModule(object):
     """The topology filters of pgops.logical_replication."""
 
@@ -354,4 +393,5 @@ class FilterModule(object):
             'pg_major': pg_major,
             'pgpass_line': pgpass_line,
             'libpq_environment': libpq_environment,
+            'topology_order': topology_order,
         }

@@ -283,3 +283,35 @@ def test_libpq_environment_never_holds_the_password():
     assert all('s3cret' not in value for value in remote.values())
     with pytest.raises(AnsibleFilterError, match='expects a dict'):
         f.libpq_environment('host=x')
+
+
+CASCADE = [
+    {'name': 'ab', 'publisher': 'a', 'subscriber': 'b', 'database': 'zoo', 'tables': ['t']},
+    {'name': 'bc', 'publisher': 'b', 'subscriber': 'c', 'database': 'zoo', 'tables': ['t']},
+    {'name': 'ad', 'publisher': 'a', 'subscriber': 'd', 'database': 'zoo', 'tables': ['t']},
+    {'name': 'other', 'publisher': 'e', 'subscriber': 'a', 'database': 'elsewhere', 'tables': ['t']},
+    {'name': 'renamed', 'publisher': 'a', 'subscriber': 'f', 'database': 'zoo', 'subscriber_database': 'zoo2',
+     'tables': ['t']},
+]
+
+
+@pytest.mark.parametrize('topology, database, order, expected', [
+    (CASCADE, 'zoo', 'subscribers_first', ['c', 'd', 'b', 'a']),   # leaf to root; f holds zoo2, e elsewhere
+    (CASCADE, 'zoo', 'publishers_first', ['a', 'b', 'd', 'c']),    # root to leaf
+    (CASCADE, 'zoo2', 'subscribers_first', ['f']),
+    (CASCADE, 'elsewhere', 'publishers_first', ['e', 'a']),
+    (CASCADE, 'nowhere', 'subscribers_first', []),
+    (TOPOLOGY, 'zoo', 'subscribers_first', ['hippo', 'rhino']),
+])
+def test_topology_order(topology, database, order, expected):
+    assert f.topology_order(topology, database, order) == expected
+
+
+def test_topology_order_refuses_a_cycle_and_a_bad_order():
+    ring = [{'name': 'ab', 'publisher': 'a', 'subscriber': 'b', 'database': 'zoo'},
+            {'name': 'ba', 'publisher': 'b', 'subscriber': 'a', 'database': 'zoo'},
+            {'name': 'bc', 'publisher': 'b', 'subscriber': 'c', 'database': 'zoo'}]
+    with pytest.raises(AnsibleFilterError, match='hosts a, b replicate database zoo to each other in a cycle'):
+        f.topology_order(ring, 'zoo')
+    with pytest.raises(AnsibleFilterError, match='order must be one of subscribers_first, publishers_first'):
+        f.topology_order(CASCADE, 'zoo', 'leaves_first')
