@@ -148,6 +148,38 @@ def replication_minimums(subscriptions, physical_replicas, sync_workers, version
     return out
 
 
+def start_refusals(future, version_num):
+    """What the server would refuse when it starts with these values: a list of messages, each naming the
+    settings (empty when it starts). ``future`` maps names to normalised values in force after a restart;
+    a setting it lacks is not checked.
+
+    - the sum limit: the settings of _versions.backend_limit plus the special processes <= MAX_BACKENDS;
+    - wal_level = minimal with max_wal_senders > 0 ("WAL streaming requires wal_level replica or logical")
+      or with archive_mode on or always ("WAL archival cannot be enabled when wal_level is minimal").
+    """
+    out = []
+    names, special = _versions.backend_limit(version_num)
+    try:
+        total = sum(int(future[name]) for name in names)
+    except (KeyError, ValueError):   # a setting not read, or an invalid line in a file: not checked here
+        total = None
+    if total is not None:
+        if total + special > _versions.MAX_BACKENDS:
+            out.append('%s must add up to at most %d on PostgreSQL %s (%d server processes, MAX_BACKENDS, less %d '
+                       'special one%s); here they add up to %d'
+                       % (' + '.join('%s (%s)' % (name, future[name]) for name in names),
+                          _versions.MAX_BACKENDS - special, _versions.major(version_num), _versions.MAX_BACKENDS,
+                          special, '' if special == 1 else 's', total))
+    if future.get('wal_level') == 'minimal':
+        if str(future.get('max_wal_senders') or '0') != '0':
+            out.append('wal_level = minimal needs max_wal_senders = 0 (it is %s): WAL streaming requires wal_level '
+                       'replica or logical' % future['max_wal_senders'])
+        if future.get('archive_mode') in ('on', 'always'):
+            out.append('wal_level = minimal needs archive_mode = off (it is %s): WAL archival cannot be enabled '
+                       'when wal_level is minimal' % future['archive_mode'])
+    return out
+
+
 # -- the wal_config manager ---------------------------------------------------------------------
 
 NAMED_SETTINGS = ('wal_level', 'max_replication_slots', 'max_wal_senders', 'max_logical_replication_workers',
@@ -157,6 +189,8 @@ SIZED = ('max_replication_slots', 'max_wal_senders', 'max_logical_replication_wo
 # File locations and other settings ALTER SYSTEM must not (or cannot) set.
 NOT_FOR_ALTER_SYSTEM = ('data_directory', 'config_file', 'hba_file', 'ident_file')
 RELOAD_WAIT_SECONDS = 5.0
+# Read with the other settings (same statement) for start_refusals.
+START_CHECKED = ('wal_level', 'max_wal_senders', 'archive_mode')
 
 
 def requested(params):
@@ -175,7 +209,9 @@ def requested(params):
 class WalConfig(Manager):
     def run(self):
         wanted = requested(self.params)
-        names = set(wanted) | set(SIZED) | {'max_sync_workers_per_subscription', 'allow_alter_system'}
+        limit, _special = _versions.backend_limit(self.session.version)
+        names = set(wanted) | set(SIZED) | set(limit) | set(START_CHECKED) | {'max_sync_workers_per_subscription',
+                                                                               'allow_alter_system'}
         rows = _catalog.settings(self.session, sorted(names))
         missing = sorted(n for n in wanted if n not in rows)
         for name in missing:
@@ -187,6 +223,7 @@ class WalConfig(Manager):
                              % (', '.join(missing), _versions.major(self.session.version)))
         targets = self.targets(wanted, rows)
         plan = self.plan(targets, rows)
+        self.check_start(plan, rows)
         self.check_writable(plan, rows)
 
         self.changes.set_diff(dict((n, p['before']) for n, p in plan.items() if p['before'] != p['after']),
@@ -223,7 +260,36 @@ class WalConfig(Manager):
                                                         self.params['expected_subscriptions'], minimum))
             # Sized settings are always reported; a higher value stays as it is.
             targets[name] = self.raw[name] = str(max(current, minimum))
+            if current < minimum:
+                with where('expected_subscriptions %d and expected_physical_replicas %d need %s = %d, which this '
+                           'server refuses: ' % (self.params['expected_subscriptions'],
+                                                 self.params['expected_physical_replicas'], name, minimum),
+                           '. Nothing was changed; ask for fewer.'):
+                    validate(targets[name], rows[name])
         return targets
+
+    def check_start(self, plan, rows):
+        """Refuse values the server would refuse when it starts (start_refusals), before anything is written:
+        only when this run changes one of the settings involved."""
+        limit, _special = _versions.backend_limit(self.session.version)
+        changing = [n for n, p in plan.items() if p['before'] != p['after']]
+        if not set(changing) & (set(limit) | set(START_CHECKED)):
+            return
+        future = dict((name, plan[name]['after'] if name in plan else self.future(row)) for name, row in rows.items())
+        refusals = start_refusals(future, self.session.version)
+        if refusals:
+            sizing = ''
+            if self.params['expected_subscriptions'] or self.params['expected_physical_replicas']:
+                sizing = (' (expected_subscriptions %d and expected_physical_replicas %d raised %s)'
+                          % (self.params['expected_subscriptions'], self.params['expected_physical_replicas'],
+                             ', '.join('%s to %s' % (n, plan[n]['after']) for n in SIZED
+                                       if n in changing and n not in self.params_named())))
+            raise PgOpsError('The server would not start again with these settings%s: %s. Nothing was changed; ask '
+                             'for fewer subscriptions or lower the settings named.' % (sizing, '; '.join(refusals)))
+
+    def params_named(self):
+        """The settings the user named (options and settings), not raised by the sizing options."""
+        return set(requested(self.params))
 
     def future(self, row):
         """The normalised value in force after a restart: the last file line, else the default.

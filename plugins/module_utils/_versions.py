@@ -83,6 +83,31 @@ CATALOG_COLUMNS = {
     ),
 }
 
+# PostgreSQL's limit on server processes, checked when the server starts (InitializeMaxBackends, and
+# before 18 the check hooks of the settings): max_connections + the autovacuum worker slots +
+# max_worker_processes + max_wal_senders + the special worker processes must stay <= MAX_BACKENDS
+# (2^18 - 1, storage/procnumber.h; postmaster.h before 17). Otherwise the server does not start ("too many
+# backends configured", "too many server processes configured", or "invalid value for parameter").
+# Per major, newest first: (minimum server_version_num, the setting that sizes the autovacuum slots, the
+# special processes counted). The autovacuum launcher is one; 17 adds the slot sync worker; 18 counts
+# autovacuum_worker_slots instead of autovacuum_max_workers. Found by starting 15, 16, 17 and 18 at the
+# limit and one past it (postgres -C shared_memory_size).
+MAX_BACKENDS = 0x3FFFF
+BACKEND_LIMIT = (
+    (180000, 'autovacuum_worker_slots', 2),
+    (170000, 'autovacuum_max_workers', 2),
+    (MINIMUM_SERVER_VERSION, 'autovacuum_max_workers', 1),
+)
+
+
+def backend_limit(version_num):
+    """(the settings that count toward MAX_BACKENDS on this server, the special processes added to them)."""
+    for minimum, autovacuum, special in BACKEND_LIMIT:
+        if int(version_num) >= minimum:
+            return ('max_connections', autovacuum, 'max_worker_processes', 'max_wal_senders'), special
+    raise UnsupportedServer('PostgreSQL %s is older than any server this collection manages.'
+                            % format_version(version_num))
+
 
 class UnsupportedFeature(PgOpsError, ValueError):
     """A requested feature is newer than the server."""

@@ -23,6 +23,14 @@ description:
     (V(on), V(true), V(yes)) and the case of enum values.
   - Every value is checked against C(pg_settings) (name, type, range, enum values, whether
     C(ALTER SYSTEM) may set it) before anything is written, so a bad value changes nothing.
+  - Values the server would refuse when it next starts are refused too, before anything is written, with
+    a message naming the settings, so a run never leaves a server that does not come back after its
+    restart. That is each value outside its C(pg_settings) range (C(min_val)..C(max_val)), values raised by
+    O(expected_subscriptions) included; the limit on server processes, C(max_connections) + the autovacuum
+    worker slots (C(autovacuum_max_workers), or C(autovacuum_worker_slots) on PostgreSQL 18) +
+    C(max_worker_processes) + C(max_wal_senders) + 1 (2 on PostgreSQL 17 and later) <= 262143
+    (C(MAX_BACKENDS)); and C(wal_level=minimal) with C(max_wal_senders) above 0 or C(archive_mode) on.
+    These are read in the same statement as the settings themselves.
 author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:

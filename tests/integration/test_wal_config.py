@@ -155,6 +155,15 @@ BAD_INPUT = [
     ({'settings': {'data_directory': '/tmp'}}, 'data_directory cannot be set with ALTER SYSTEM'),
     ({'settings': {'wal_level': 'logical'}}, 'wal_level is given both as its own option and in settings'),
     ({'max_slot_wal_keep_size': '10 parsecs'}, "unit 'parsecs' is not valid"),
+    # each value within its own range, but together past MAX_BACKENDS: the server would not start again
+    ({'expected_subscriptions': 50000}, 'The server would not start again with these settings (expected_subscriptions '
+                                        '50000 and expected_physical_replicas 0 raised max_replication_slots to 150000, '
+                                        'max_wal_senders to 150000, max_logical_replication_workers to 150000, '
+                                        'max_worker_processes to 150001'),
+    ({'settings': {'max_connections': 262140}}, '+ max_worker_processes (8) + max_wal_senders (10) must add up to at most'),
+    ({'expected_subscriptions': 100000}, 'need max_replication_slots = 300000, which this server refuses: '
+                                         'max_replication_slots: 300000 is outside the range 0..262143'),
+    ({'wal_level': 'minimal'}, 'wal_level = minimal needs max_wal_senders = 0 (it is 10)'),
 ]
 
 
@@ -172,6 +181,8 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(ansible, new_server):
     assert server.auto_conf() == auto_before
     assert server.setting('wal_level') == 'replica' and not server.value(
         'SELECT count(*) FROM pg_settings WHERE pending_restart')
+    server.restart()   # nothing was written that keeps it from starting again
+    assert server.setting('max_worker_processes') == '8'
 
 
 def test_managed_service_refusal_names_the_parameter_group_setting(ansible, new_server):

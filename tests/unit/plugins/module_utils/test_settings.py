@@ -78,3 +78,40 @@ def test_validate_accepts_in_range():
 ])
 def test_replication_minimums(subs, physical, sync, version, expected):
     assert _settings.replication_minimums(subs, physical, sync, version) == expected
+
+
+LIMIT_OK = {'max_connections': '100', 'autovacuum_max_workers': '3', 'autovacuum_worker_slots': '16',
+            'max_worker_processes': '8', 'max_wal_senders': '10'}
+
+
+@pytest.mark.parametrize('version, changes, expected', [
+    (150004, {}, []),
+    # 15 and 16: the four settings plus the autovacuum launcher <= 262143 (262142 started, 262143 did not)
+    (150004, {'max_worker_processes': str(262142 - 113)}, []),
+    (160002, {'max_worker_processes': str(262143 - 113)},
+     ['max_connections (100) + autovacuum_max_workers (3) + max_worker_processes (262030) + max_wal_senders (10) '
+      'must add up to at most 262142 on PostgreSQL 16 (262143 server processes, MAX_BACKENDS, less 1 special one); '
+      'here they add up to 262143']),
+    # 17: the slot sync worker counts too (262141 started, 262142 did not)
+    (170010, {'max_worker_processes': str(262141 - 113)}, []),
+    (170010, {'max_worker_processes': str(262142 - 113)},
+     ['max_connections (100) + autovacuum_max_workers (3) + max_worker_processes (262029) + max_wal_senders (10) '
+      'must add up to at most 262141 on PostgreSQL 17 (262143 server processes, MAX_BACKENDS, less 2 special ones); '
+      'here they add up to 262142']),
+    # 18: autovacuum_worker_slots instead of autovacuum_max_workers
+    (180006, {'max_worker_processes': str(262141 - 126)}, []),
+    (180006, {'max_worker_processes': '150001', 'max_wal_senders': '150000'},
+     ['max_connections (100) + autovacuum_worker_slots (16) + max_worker_processes (150001) + max_wal_senders '
+      '(150000) must add up to at most 262141 on PostgreSQL 18 (262143 server processes, MAX_BACKENDS, less 2 '
+      'special ones); here they add up to 300117']),
+    (150004, {'wal_level': 'minimal', 'max_wal_senders': '0', 'archive_mode': 'off'}, []),
+    (150004, {'wal_level': 'minimal', 'archive_mode': 'always'},
+     ['wal_level = minimal needs max_wal_senders = 0 (it is 10): WAL streaming requires wal_level replica or logical',
+      'wal_level = minimal needs archive_mode = off (it is always): WAL archival cannot be enabled when wal_level '
+      'is minimal']),
+    (150004, {'max_worker_processes': 'junk'}, []),
+])
+def test_start_refusals(version, changes, expected):
+    future = dict(LIMIT_OK, wal_level='logical', archive_mode='off')
+    future.update(changes)
+    assert _settings.start_refusals(future, version) == expected
