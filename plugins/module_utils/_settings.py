@@ -196,6 +196,8 @@ START_CHECKED = ('wal_level', 'max_wal_senders', 'archive_mode')
 def requested(params):
     """{name: value text} the user asked for, names lower-cased."""
     wanted = dict((name, params[name]) for name in NAMED_SETTINGS if params.get(name) is not None)
+    if wanted.get('wal_level') == 'keep':  # a server that only subscribes: wal_level left as it is
+        del wanted['wal_level']
     for name, value in (params['settings'] or {}).items():
         key = name.strip().lower()
         if key in wanted:

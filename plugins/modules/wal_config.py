@@ -40,8 +40,10 @@ options:
   wal_level:
     description:
       - The C(wal_level). V(logical) is what logical replication needs on a publisher.
+      - V(keep) leaves C(wal_level) as it is (a server that only subscribes needs no particular
+        C(wal_level)); the other settings are still sized and written.
     type: str
-    choices: [ minimal, replica, logical ]
+    choices: [ minimal, replica, logical, keep ]
     default: logical
   max_replication_slots:
     description:
@@ -185,7 +187,7 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils._setting
 FQCN = 'pgops.logical_replication.wal_config'
 
 ARGUMENT_SPEC = dict(
-    wal_level=dict(type='str', default='logical', choices=['minimal', 'replica', 'logical']),
+    wal_level=dict(type='str', default='logical', choices=['minimal', 'replica', 'logical', 'keep']),
     max_replication_slots=dict(type='int'),
     max_wal_senders=dict(type='int'),
     max_logical_replication_workers=dict(type='int'),
