@@ -11,7 +11,7 @@ read again on its own and reported as null (unknown) instead of failing the run.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql, _versions
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _schema, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._catalog import CURRENT_LSN, lsn_diff
 
 
@@ -105,12 +105,21 @@ def fallback_query(version, section):
 BASE_QUERY = ('SELECT current_database() AS database, pg_is_in_recovery() AS in_recovery, '
               '%s::text AS current_lsn' % CURRENT_LSN)
 
-PUBLISHER_QUERY = """
+_PUBLISHER_QUERY = """
 SELECT %s::text AS current_lsn,
        (SELECT coalesce(json_agg(json_build_object('name', s.slot_name, 'active', s.active,
+                                                  'wal_status', s.wal_status,
                                                   'confirmed_flush_lsn', s.confirmed_flush_lsn::text)), '[]'::json)
-          FROM pg_replication_slots s WHERE s.slot_name = ANY(%%(slots)s)) AS slots
+          FROM pg_replication_slots s WHERE s.slot_name = ANY(%%(slots)s)) AS slots,
+       ({published}) AS published
 """ % CURRENT_LSN
+
+
+def publisher_query(version):
+    """The one statement on the publisher (server_version_num ``version``): its current WAL position,
+    the subscriptions' slots (%(slots)s) and, for the schema drift, the tables of the subscriptions'
+    publications (%(publications)s, see _schema.published_query)."""
+    return _PUBLISHER_QUERY.format(published=_schema.published_query(version).strip())
 
 
 def publication_entries(publications):
@@ -119,8 +128,14 @@ def publication_entries(publications):
     return publications
 
 
-def subscription_entries(subscriptions, publisher=None):
-    """Shape subscriptions; with ``publisher`` ({current_lsn, slots: {name: row}}) add the lag.
+# The health of a subscription (replication_info's subscriptions[].health).
+HEALTH = ('ok', 'syncing', 'disabled', 'stalled', 'broken')
+
+
+def subscription_entries(subscriptions, publisher=None, state=None):
+    """Shape subscriptions; with ``publisher`` ({current_lsn, slots: {name: row}, published}) add the
+    lag, and with the subscriber's ``state`` (_schema.subscriber_state) the schema drift. Every
+    subscription gets its ``health`` and ``problems``.
 
     lag_bytes: the publisher's current WAL position minus the confirmed_flush_lsn of the
     subscription's slot on the publisher (what the subscriber has applied and confirmed), read
@@ -130,17 +145,71 @@ def subscription_entries(subscriptions, publisher=None):
     for sub in subscriptions or []:
         sub['tables'] = _catalog.subscription_tables(sub.get('tables'))
         sub['tables_not_ready'] = [t['name'] for t in _catalog.not_ready(sub['tables'])]
-        if publisher is None:
-            continue
-        slot = publisher['slots'].get(sub.get('slot_name'))
-        sub['publisher_lsn'] = publisher['current_lsn']
-        sub['slot_confirmed_flush_lsn'] = slot['confirmed_flush_lsn'] if slot else None
-        sub['lag_bytes'] = None
-        sub['lag_source'] = None
-        if slot and slot['confirmed_flush_lsn']:
-            sub['lag_bytes'] = lsn_diff(publisher['current_lsn'], slot['confirmed_flush_lsn'])
-            sub['lag_source'] = 'slot'
-        elif sub.get('latest_end_lsn'):
-            sub['lag_bytes'] = lsn_diff(publisher['current_lsn'], sub['latest_end_lsn'])
-            sub['lag_source'] = 'worker'
+        if publisher is not None:
+            slot = publisher['slots'].get(sub.get('slot_name'))
+            sub['publisher_lsn'] = publisher['current_lsn']
+            sub['slot_confirmed_flush_lsn'] = slot['confirmed_flush_lsn'] if slot else None
+            sub['lag_bytes'] = None
+            sub['lag_source'] = None
+            if slot and slot['confirmed_flush_lsn']:
+                sub['lag_bytes'] = lsn_diff(publisher['current_lsn'], slot['confirmed_flush_lsn'])
+                sub['lag_source'] = 'slot'
+            elif sub.get('latest_end_lsn'):
+                sub['lag_bytes'] = lsn_diff(publisher['current_lsn'], sub['latest_end_lsn'])
+                sub['lag_source'] = 'worker'
+            sub['schema_drift'] = None
+            if state is not None and is_its_publisher(sub, publisher):
+                sub['schema_drift'] = _schema.drift(publisher['published'], state, sub.get('publications') or [],
+                                                    subscription=sub['name'])
+        sub['health'], sub['problems'] = health(sub, publisher)
     return subscriptions
+
+
+def is_its_publisher(sub, publisher):
+    """Whether ``publisher`` holds at least one of the subscription's publications (then it is taken
+    to be the subscription's publisher: its slot and tables are judged there)."""
+    existing = set((publisher.get('published') or {}).get('publications') or [])
+    return bool(existing & set(sub.get('publications') or []))
+
+
+def health(sub, publisher=None):
+    """(health, problems) of a subscription; health is one of HEALTH.
+
+    disabled: not enabled. broken: enabled, and its publisher (when given and it holds the
+    subscription's publications) lacks the slot or a publication, or the slot is invalidated; or it
+    has no slot. stalled: enabled, no apply worker runs, and no cause is known (it is starting, or
+    keeps failing: see the error counts and the subscriber's log). syncing: tables not ready yet.
+    """
+    problems = []
+    name = sub.get('name')
+    if not sub.get('enabled'):
+        return 'disabled', problems
+    slot_name = sub.get('slot_name')
+    if not slot_name:
+        problems.append('Subscription %s has no slot (slot_name NONE): it cannot stream; set a slot_name.' % name)
+    if publisher is not None and is_its_publisher(sub, publisher):
+        existing = set(publisher['published'].get('publications') or [])
+        missing = [p for p in sub.get('publications') or [] if p not in existing]
+        if missing:
+            problems.append('Publication(s) %s of subscription %s do not exist on the publisher: the apply worker '
+                            'fails ("publication ... does not exist"); create them or drop them from the '
+                            'subscription.' % (', '.join(missing), name))
+        slot = publisher['slots'].get(slot_name) if slot_name else None
+        if slot_name and slot is None:
+            problems.append('Replication slot %s of subscription %s does not exist on the publisher: the apply worker '
+                            'fails at every start ("replication slot ... does not exist") and nothing replicates; '
+                            'create the slot on the publisher (pgoutput) and refresh, or recreate the subscription.'
+                            % (slot_name, name))
+        elif slot is not None and slot.get('wal_status') == 'lost':
+            problems.append('Replication slot %s of subscription %s was invalidated on the publisher (wal_status '
+                            'lost, max_slot_wal_keep_size): the WAL it needed is gone; recreate the subscription.'
+                            % (slot_name, name))
+    if problems:
+        return 'broken', problems
+    if sub.get('worker_pid') is None:
+        return 'stalled', ['Subscription %s is enabled but no apply worker runs: it is starting, or keeps failing '
+                           '(see apply_error_count and the subscriber\'s log; give replication_info the publisher '
+                           'to check its slot).' % name]
+    if sub.get('tables_not_ready'):
+        return 'syncing', []
+    return 'ok', []

@@ -22,7 +22,12 @@ description:
     counters (C(pg_stat_subscription_stats), PostgreSQL 15 or later), and every table with its
     synchronisation state."
   - With O(publisher), it also connects to the publisher (one query there) and adds
-    C(lag_bytes) (see RV(subscriptions)) to each subscription.
+    C(lag_bytes) and C(schema_drift) (see RV(subscriptions)) to each subscription, and judges each
+    subscription's C(health) with what the publisher has (its slot, its publications).
+  - C(schema_drift) lists what would stop the apply worker because the subscriber's tables differ from the
+    published ones - a published table or column missing on the subscriber, a column whose type differs, a
+    subscriber column NOT NULL without default that nothing publishes, an extension the published column
+    types need - before the first row hits it. M(pgops.logical_replication.schema_sync) creates what is missing.
   - Never changes anything. Works for a role without privileges where PostgreSQL allows it; what the
     role may not read is reported as null (unknown), and a list it may not read at all is null with a
     warning.
@@ -37,8 +42,12 @@ options:
     description:
       - How to reach the publisher of the subscriptions, as libpq connection keywords (V(host),
         V(port), V(dbname), V(user), V(password), V(sslmode), ...; unknown keys are an error).
-      - When given, each subscription gets C(lag_bytes) (see RV(subscriptions)), computed from one query on
-        the publisher. Any database of the publisher will do (slots are server-wide).
+      - When given, each subscription gets C(lag_bytes) and C(schema_drift) (see RV(subscriptions)), computed
+        from one query on the publisher (and one more on the subscriber for the drift). The lag needs any
+        database of the publisher (slots are server-wide); the drift and the publication and slot checks of
+        C(health) need O(publisher.dbname) to be the database of the subscriptions' publications. A subscription
+        none of whose publications exists there is taken to have another publisher; its C(schema_drift) is
+        null and its C(health) is judged on the subscriber alone.
       - The password is never logged or returned. Files named by the keywords (C(passfile), C(sslcert),
         C(sslkey), C(sslrootcert), ...) are read on the managed node.
     type: dict
@@ -82,6 +91,14 @@ EXAMPLES = r'''
       user: logic
       password: "{{ vault_logic_password }}"
   register: sub
+
+- name: Fail before the next insert breaks replication (a column added on the publisher only)
+  ansible.builtin.assert:
+    that:
+      - sub.subscriptions | map(attribute='schema_drift') | flatten | length == 0
+      - sub.subscriptions | rejectattr('health', 'in', ['ok', 'syncing']) | list | length == 0
+    fail_msg: "{{ sub.subscriptions | map(attribute='problems') | flatten
+                  + sub.subscriptions | map(attribute='schema_drift') | flatten | map(attribute='message') }}"
 
 - name: Wait until the subscription has caught up
   pgops.logical_replication.replication_info:
@@ -165,6 +182,22 @@ subscriptions:
       confirmed, with C(lag_source: slot). When the slot is not found on that publisher, C(publisher_lsn)
       minus the apply worker's C(latest_end_lsn), with C(lag_source: worker). Null (and C(lag_source: null))
       when neither is known. Never negative."
+    - "C(health): V(ok) (the apply worker runs, every table is ready); V(syncing) (the apply worker runs, some
+      tables are not ready); V(disabled) (not enabled); V(stalled) (enabled, but no apply worker runs and no
+      cause is known - it is starting, or keeps failing: see C(apply_error_count) and the subscriber's log);
+      V(broken) (enabled, and a cause is known that stops it - its slot does not exist on the publisher or was
+      invalidated (C(wal_status: lost)), a publication of it does not exist there, or it has no slot).
+      C(problems): one sentence per cause found, naming the slot or publication and what to do (empty for
+      V(ok), V(syncing) and V(disabled)). Slot and publication checks need O(publisher)."
+    - "With O(publisher) only: C(schema_drift), the differences between the tables of the subscription's
+      publications on the publisher and the subscriber's tables, each a dict with C(subscription), C(table)
+      (V(schema.table)), C(column) (null for a whole table or an extension), C(problem) - V(missing_table),
+      V(missing_column), V(type_mismatch), V(unpublished_not_null) or V(missing_extension) -,
+      C(publisher_type), C(subscriber_type) (types fully qualified, null where they do not apply),
+      C(extension) and C(publisher_version) (for V(missing_extension): the extension the published column
+      types or indexes need and its version on the publisher), and C(message), one sentence naming the table
+      and column and what will happen. Empty when both sides agree; null when the publisher given does not
+      hold the subscription's publications. Only published columns count (a column list leaves the others out)."
   returned: always
   type: list
   elements: dict
@@ -175,7 +208,10 @@ subscriptions:
        apply_error_count: 0, sync_error_count: 0,
        tables: [{name: public.abc, schema: public, table: abc, state: ready, state_code: r, lsn: 0/3000098}],
        tables_not_ready: [], publisher_lsn: 0/3000148, slot_confirmed_flush_lsn: 0/3000148, lag_bytes: 0,
-       lag_source: slot}
+       lag_source: slot, health: ok, problems: [],
+       schema_drift: [{subscription: zoo, table: public.abc, column: weight, problem: missing_column,
+                       publisher_type: numeric, subscriber_type: null, extension: null, publisher_version: null,
+                       message: "Column public.abc.weight (numeric) is published but missing on the subscriber: ..."}]}
 queries:
   description: Always empty; the module runs no statement that changes anything.
   returned: always
@@ -185,7 +221,7 @@ queries:
 '''
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _info
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _info, _schema
 from ansible_collections.pgops.logical_replication.plugins.module_utils._conninfo import OPTION_SPEC
 from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import RemoteServer
 
@@ -205,10 +241,15 @@ class ReplicationInfo(object):
         result = self.read_server()
         result['server_version'] = self.session.version
         _info.publication_entries(result['publications'])
-        publisher = None
-        if self.module.params.get('publisher') and result['subscriptions'] is not None:
-            publisher = self.read_publisher([s['slot_name'] for s in result['subscriptions'] if s['slot_name']])
-        _info.subscription_entries(result['subscriptions'], publisher)
+        publisher = state = None
+        subscriptions = result['subscriptions']
+        if self.module.params.get('publisher') and subscriptions is not None:
+            publisher = self.read_publisher([s['slot_name'] for s in subscriptions if s['slot_name']],
+                                            sorted(set(p for s in subscriptions for p in s['publications'] or [])))
+            if any(_info.is_its_publisher(s, publisher) for s in subscriptions):
+                state = _schema.subscriber_state(self.session.row(
+                    _schema.SUBSCRIBER_QUERY, _schema.subscriber_params(publisher['published'])))
+        _info.subscription_entries(subscriptions, publisher, state)
         return result
 
     def read_server(self):
@@ -228,13 +269,14 @@ class ReplicationInfo(object):
                                  % (section, str(exc).strip().splitlines()[0]))
         return result
 
-    def read_publisher(self, slot_names):
-        remote = RemoteServer(self.session, self.module.params['publisher'], FQCN)
+    def read_publisher(self, slot_names, publications):
+        remote = RemoteServer(self.session, _schema.publisher_params(self.module.params['publisher']), FQCN)
         try:
-            row = remote.rows(_info.PUBLISHER_QUERY, {'slots': slot_names})[0]
+            row = remote.row(_info.publisher_query(remote.version), {'slots': slot_names, 'publications': publications})
         finally:
             remote.close()
-        return dict(current_lsn=row['current_lsn'], slots=dict((s['name'], s) for s in row['slots']))
+        return dict(current_lsn=row['current_lsn'], slots=dict((s['name'], s) for s in row['slots']),
+                    published=row['published'])
 
 
 def main():
