@@ -19,10 +19,16 @@ placed too early rather than never taking effect.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
+import fcntl
+import hashlib
 import ipaddress
 import os
 import re
+import stat
 import tempfile
+import time
+import unicodedata
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
@@ -43,9 +49,12 @@ _CONNECTION_KINDS = {
     'hostgssenc': frozenset(['gss']),
     'hostnogssenc': frozenset(['ssl', 'plain']),
 }
-_HOSTNAME = re.compile(r'^\.?[A-Za-z0-9_]([A-Za-z0-9_-]*)(\.[A-Za-z0-9_-]+)*\.?$')
-_METHOD = re.compile(r'^[A-Za-z0-9_-]+$')
-_OPTION_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+_HOSTNAME = re.compile(r'\.?[A-Za-z0-9_]([A-Za-z0-9_-]*)(\.[A-Za-z0-9_-]+)*\.?')
+_METHOD = re.compile(r'[A-Za-z0-9_-]+')
+_OPTION_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+# What PostgreSQL's pg_hba reader takes for white space between fields (hba.c pg_isblank); every
+# other character, Unicode spaces included, is part of a field.
+_BLANKS = ' \t\r'
 
 
 class HbaError(PgOpsError, ValueError):
@@ -62,7 +71,7 @@ def tokenize(text):
     fields, current = [], []
     i, n = 0, len(text)
     while i < n:
-        while i < n and text[i].isspace():
+        while i < n and text[i] in _BLANKS:
             i += 1
         if i >= n or text[i] == '#':
             break
@@ -80,7 +89,7 @@ def tokenize(text):
                 in_quote = quoted = True
                 i += 1
                 continue
-            if char.isspace() or char in ',#':
+            if char in _BLANKS or char in ',#':
                 break
             buf.append(char)
             i += 1
@@ -97,11 +106,28 @@ def tokenize(text):
     return fields
 
 
+def refuse_control(text, what):
+    """Refuse a control character (U+0000-U+001F, U+007F-U+009F: tab, CR, LF, VT, FF, the file,
+    group and record separators, NEL) or a Unicode line or paragraph separator (U+2028, U+2029).
+
+    PostgreSQL ends a pg_hba.conf line at LF only and takes CR and tab for blanks, while Python
+    (and editors) split lines at CR, VT, FF, U+001C-U+001E, U+0085, U+2028 and U+2029: a field
+    holding one is read differently by each, so the entry would never be found again (added on
+    every run) or would mean something else to the server.
+    """
+    for char in text:
+        if unicodedata.category(char) in ('Cc', 'Zl', 'Zp'):
+            raise HbaError('%s %r contains the control or line separator character U+%04X; pg_hba.conf fields '
+                           'may not contain control characters or line separators (PostgreSQL and this module '
+                           'would split the line differently). Remove it' % (what, text, ord(char)))
+
+
 def field_tokens(text, what):
     """One field given by the user (``db1,db2`` or ``"my db"``) as a tuple of (text, quoted)."""
     if not isinstance(text, str) or not text.strip():
         raise HbaError('%s must be a non-empty string' % what)
-    if '\n' in text or '#' in text:
+    refuse_control(text, what)
+    if '#' in text:
         raise HbaError('%s %r may not contain a newline or #' % (what, text))
     fields = tokenize(text)
     if len(fields) != 1 or any(t == '' and not q for t, q in fields[0]):
@@ -139,6 +165,7 @@ def parse_address(text, mask=None, bare_ip=False):
     """
     if not isinstance(text, str) or not text:
         raise HbaError('address must be a non-empty string')
+    refuse_control(text, 'address')
     low = text.lower()
     if low in ADDRESS_KEYWORDS and mask is None:
         return ('kw', low)
@@ -154,7 +181,7 @@ def parse_address(text, mask=None, bare_ip=False):
             pass
         raise HbaError('address %r is not an IP address in CIDR notation (for example 192.0.2.10/32 or '
                        '2001:db8::/64)' % text)
-    if _HOSTNAME.match(text):
+    if _HOSTNAME.fullmatch(text):
         return ('name', low)
     raise HbaError('address %r is neither an IP address in CIDR notation, a host name, nor one of %s'
                    % (text, ', '.join(ADDRESS_KEYWORDS)))
@@ -242,14 +269,17 @@ def entry_record(entry):
             raise HbaError('a %s entry needs an address (CIDR such as 192.0.2.10/32, or a host name)' % type_)
         parsed = parse_address(address, bare_ip=True)
     method = entry.get('method') or DEFAULT_METHOD
-    if not _METHOD.match(method):
+    refuse_control(method, 'method')
+    if not _METHOD.fullmatch(method):
         raise HbaError('method %r is not an authentication method name' % method)
     options = []
     for name, value in sorted((entry.get('options') or {}).items()):
-        if not _OPTION_NAME.match(str(name)):
+        refuse_control(str(name), 'option name')
+        if not _OPTION_NAME.fullmatch(str(name)):
             raise HbaError('option name %r is not valid' % name)
         value = _option_text(value)
-        if '"' in value or '\n' in value:
+        refuse_control(value, 'option %s' % name)
+        if '"' in value:
             raise HbaError('option %s may not contain a double quote or a newline' % name)
         options.append((str(name), value))
     return Record(type_, database, user, parsed, method, options)
@@ -290,10 +320,23 @@ class Line(object):
         self.kind = kind
 
 
+def physical_lines(text):
+    """The lines of a file as PostgreSQL reads them: ended by LF only (each with its LF).
+
+    Not ``str.splitlines``: that also splits at CR, VT, FF, U+001C-U+001E, U+0085, U+2028 and
+    U+2029, which PostgreSQL keeps inside a line.
+    """
+    parts = text.split('\n')
+    lines = [part + '\n' for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def parse_file(text):
     """The file as a list of Line objects; joining their ``text`` gives the file back unchanged."""
     lines = []
-    physical = text.splitlines(True)
+    physical = physical_lines(text)
     i = 0
     while i < len(physical):
         raw = physical[i]
@@ -444,27 +487,81 @@ def line_number(lines, line):
     for candidate in lines:
         if candidate is line:
             return number
-        number += len(candidate.text.splitlines()) or 1
+        number += len(physical_lines(candidate.text)) or 1
     return None
 
 
 # -- the pg_hba manager ------------------------------------------------------------------------
 
 RELOAD_WAIT_SECONDS = 5.0
+# How long a run waits for another run (pg_hba on the same directory) to finish.
+LOCK_WAIT_SECONDS = 60.0
+# Temporary files (the new text before the rename, a backup copy being made) start with
+# PostgreSQL's temporary file prefix: pg_basebackup skips such files, so one left behind by a
+# killed run never breaks a base backup. The next run that writes removes it.
+TEMP_PREFIX = 'pgsql_tmp.'
 # Authentication options that carry a secret: masked in queries, entries and diff.
 SECRET_OPTIONS = ('ldapbindpasswd', 'radiussecrets')
 
 # One statement: where the file is, whether PostgreSQL already reports errors in it, and the
-# configuration load time (to see the reload happen).
+# digest of the file as the server reads it (to prove the module reads the same file).
 READ_QUERY = """
-SELECT current_setting('hba_file') AS hba_file, pg_conf_load_time() AS loaded,
+SELECT current_setting('hba_file') AS hba_file,
+       encode(sha256(pg_read_binary_file(current_setting('hba_file'))), 'hex') AS digest,
        ARRAY(SELECT {where} || 'line ' || r.line_number || ': ' || r.error
              FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}) AS errors
 """
-ERRORS_QUERY = """
-SELECT r.line_number, r.error, {file_name} AS file_name
-FROM pg_hba_file_rules r WHERE r.error IS NOT NULL ORDER BY {order}
+# After writing, before the reload: the file as the server reads it (its digest), PostgreSQL's
+# errors in it, the rules it reads at the lines of the entries written, the configuration load
+# time (to see the reload happen).
+CHECK_QUERY = """
+SELECT encode(sha256(pg_read_binary_file(current_setting('hba_file'))), 'hex') AS digest,
+       pg_conf_load_time() AS loaded,
+       (SELECT coalesce(json_agg(json_build_object('line_number', r.line_number, 'error', r.error,
+                                                   'file_name', {file_name}) ORDER BY {order}), '[]')
+        FROM pg_hba_file_rules r WHERE r.error IS NOT NULL) AS errors,
+       (SELECT coalesce(json_agg(json_build_object('line_number', r.line_number, 'type', r.type,
+                                                   'auth_method', r.auth_method)), '[]')
+        FROM pg_hba_file_rules r
+        WHERE r.error IS NULL AND r.line_number = ANY(%(lines)s::int[]){main_file}) AS rules
 """
+
+
+def digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def locked(path, seconds=None):
+    """Hold an exclusive flock on the directory of ``path`` for the whole read-check-write-reload.
+
+    The directory, not the file: the file is replaced by a rename, so a lock on it would be
+    on an inode that is gone once the first writer renames. Nothing is created, so a run as
+    root and a run as postgres exclude each other alike and base backups see no lock file.
+    """
+    seconds = LOCK_WAIT_SECONDS if seconds is None else seconds
+    directory = os.path.dirname(path) or '.'
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError as exc:
+        raise PgOpsError('Cannot open %s (the directory of the server\'s hba_file) to lock it: %s. The module must '
+                         'run on the database host as a user that may read and write that directory (use '
+                         'delegate_to and become). Nothing was changed.' % (directory, exc.strerror))
+    deadline = time.time() + seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(handle)
+                raise PgOpsError('Cannot lock %s: %s. Nothing was changed.' % (directory, exc.strerror))
+            if time.time() > deadline:
+                os.close(handle)
+                raise PgOpsError('Another process has held the lock on %s (a flock, taken by every pg_hba run on '
+                                 'that directory) for more than %.0f s. Let it finish (lslocks shows the holder) '
+                                 'and run again. Nothing was changed.' % (directory, seconds))
+            time.sleep(0.05)
+    return _Unlock(handle)
 
 
 class PgHba(Manager):
@@ -476,6 +573,7 @@ class PgHba(Manager):
         return template.format(
             where="r.file_name || ' '" if self.has_file_name else "''",
             file_name='r.file_name' if self.has_file_name else 'NULL::text',
+            main_file=" AND r.file_name = current_setting('hba_file')" if self.has_file_name else '',
             order='r.rule_number NULLS LAST, r.line_number' if self.has_file_name else 'r.line_number')
 
     def run(self):
@@ -489,14 +587,32 @@ class PgHba(Manager):
                 if name.lower() in SECRET_OPTIONS:
                     self.module.no_log_values.add(value)   # masks the echoed module arguments too
                     self.session.add_secret(value)
-        try:
-            state = self.session.row(self.query(READ_QUERY))
-        except self.session.InsufficientPrivilege:
-            raise PgOpsError('Role %s cannot read pg_hba_file_rules, so a new pg_hba.conf could not be checked '
-                             'before the reload. Connect as a superuser. Nothing was changed.'
-                             % self.params['login_user'])
+        state = self.read_state()
         path = state['hba_file']
-        original = self.read_file(path)
+        with locked(path):
+            # Read under the lock: another run may have written the file since the query.
+            original = self.read_file(path)
+            if digest(original) != state['digest']:
+                state = self.read_state()   # changed between the query and the lock? ask again
+                if digest(original) != state['digest']:
+                    raise PgOpsError(self.not_the_servers_file(path) + ' Nothing was changed.')
+            return self.change(path, original, wanted, state)
+
+    def read_state(self):
+        try:
+            return self.session.row(self.query(READ_QUERY))
+        except self.session.InsufficientPrivilege:
+            raise PgOpsError('Role %s cannot read pg_hba_file_rules and the server\'s pg_hba.conf, so a new file '
+                             'could not be checked before the reload. Connect as a superuser. Nothing was changed.'
+                             % self.params['login_user'])
+
+    def not_the_servers_file(self, path):
+        return ('%s on this host is not the file the server reads: the server reads other contents at that path. '
+                'The module is running on another host than the server (check the inventory host, or use '
+                'delegate_to the database host), or the server sees another file there (a container, another '
+                'mount).' % path)
+
+    def change(self, path, original, wanted, state):
         text = original.decode('utf-8', 'surrogateescape')
         lines = parse_file(text)
         with where('', '. Nothing was changed.'):
@@ -511,14 +627,18 @@ class PgHba(Manager):
             raise PgOpsError('PostgreSQL already reports errors in its pg_hba configuration: %s. Fix them first; '
                              'nothing was changed.' % '; '.join(state['errors']))
         self.changes.set_diff(self.session.mask(text), self.session.mask(new_text))
+        loaded = None
         if not self.module.check_mode:
-            result['backup_file'] = self.write_checked(path, original, new_text.encode('utf-8', 'surrogateescape'))
+            written = [(record, line_number(new_lines, line)) for action, record, line in done if action != 'removed']
+            result['backup_file'], loaded = self.write_checked(
+                path, original, new_text.encode('utf-8', 'surrogateescape'), written)
         self.changes.record('-- write %s' % path)
         self.changes.execute(_sql.stmt('SELECT pg_reload_conf()'))
         if not self.module.check_mode:
-            self.wait_for_reload(state['loaded'])
+            self.wait_for_reload(loaded)
         return result
 
+    # -- files -------------------------------------------------------------------------------
     def read_file(self, path):
         try:
             with open(path, 'rb') as handle:
@@ -527,39 +647,94 @@ class PgHba(Manager):
             raise PgOpsError('Cannot read %s (the server\'s hba_file): %s. The module must run on the database '
                              'host (use delegate_to) as a user that may read and write that file.' % (path, exc))
 
-    def write(self, path, data):
-        """Write data to path atomically, keeping the file's owner, group and mode."""
-        handle, tmp = tempfile.mkstemp(prefix='.pg_hba.', dir=os.path.dirname(path))
+    def replace(self, target, data, like):
+        """Write ``data`` to ``target`` atomically: a temporary file in the same directory (named so
+        that pg_basebackup skips it, with the owner and mode of ``like``, a stat result), then a rename."""
+        directory = os.path.dirname(target) or '.'
         try:
+            handle, tmp = tempfile.mkstemp(prefix='%s%s.' % (TEMP_PREFIX, os.path.basename(target)), dir=directory)
+        except OSError as exc:
+            raise PgOpsError('cannot create a file in %s (%s). The module writes the new file next to the old one and '
+                             'renames it over it, so it needs write access to that directory: run it as the owner '
+                             'of the directory or as root (become: true, with become_user if needed).'
+                             % (directory, exc.strerror))
+        try:
+            try:
+                if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+                    os.fchown(handle, like.st_uid, like.st_gid)
+            except OSError:
+                pass   # not root: the file is the running user's, as the directory allows
+            os.fchmod(handle, stat.S_IMODE(like.st_mode))
             with os.fdopen(handle, 'wb') as out:
+                handle = None
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-            self.module.atomic_move(tmp, path, unsafe_writes=False)
+            if self.module.selinux_enabled():
+                self.module.set_context_if_different(tmp, self.module.selinux_context(target), False)
+            os.rename(tmp, target)
+            tmp = None
+            self.sync_directory(directory)
         finally:
-            if os.path.exists(tmp):
+            if handle is not None:
+                os.close(handle)
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def write_checked(self, path, original, data):
-        """Back up, write, let PostgreSQL check the file on disk; put the original back on any error."""
-        backup = self.module.backup_local(path)
+    @staticmethod
+    def sync_directory(directory):
         try:
-            self.write(path, data)
-        except Exception as exc:
-            raise PgOpsError('Could not write %s: %s. The file was not changed (backup: %s).' % (path, exc, backup))
+            handle = os.open(directory, os.O_RDONLY)
+        except OSError:
+            return
         try:
-            errors = self.session.rows(self.query(ERRORS_QUERY))
+            os.fsync(handle)
+        except OSError:
+            pass
+        finally:
+            os.close(handle)
+
+    def remove_stale_temporaries(self, path):
+        """Temporary files of killed runs: none of a live run exists while this run holds the lock."""
+        directory, name = os.path.split(path)
+        prefix = '%s%s.' % (TEMP_PREFIX, name)
+        for entry in os.listdir(directory or '.'):
+            if entry.startswith(prefix):
+                try:
+                    os.unlink(os.path.join(directory, entry))
+                except OSError:
+                    pass
+
+    def write_checked(self, path, original, data, written):
+        """Write, let PostgreSQL check the file it reads; put the original back on any error.
+
+        Returns (backup file or None, the configuration load time before the reload)."""
+        like = os.stat(path)
+        self.remove_stale_temporaries(path)
+        backup = None
+        if self.params['backup']:
+            backup = '%s.%d.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S'))
+        for target, text in ((backup, original), (path, data)):
+            if target is None:
+                continue
+            try:
+                self.replace(target, text, like)
+            except (PgOpsError, IOError, OSError) as exc:
+                if target == path:
+                    self.remove(backup)
+                raise PgOpsError('Could not write %s: %s Nothing was changed.'
+                                 % (target, exc if isinstance(exc, PgOpsError) else '%s.' % exc))
+        try:
+            check = self.session.row(self.query(CHECK_QUERY), {'lines': [number for _r, number in written]})
         except BaseException:
             # The check itself failed (connection lost, timeout): the unchecked file must not stay.
-            self.write(path, original)
-            os.unlink(backup)
+            self.put_back(path, original, like, backup)
             raise
-        if errors:
-            self.write(path, original)
-            os.unlink(backup)
-            new_lines = data.decode('utf-8', 'surrogateescape').splitlines()
+        if check['errors']:
+            self.put_back(path, original, like, backup)
+            new_lines = physical_lines(data.decode('utf-8', 'surrogateescape'))
             details = []
-            for err in errors:
+            for err in check['errors']:
                 where = err['file_name'] or path
                 shown = ''
                 if where == path and err['line_number'] and err['line_number'] <= len(new_lines):
@@ -567,11 +742,49 @@ class PgHba(Manager):
                 details.append('%s line %s%s: %s' % (where, err['line_number'], shown, err['error']))
             raise PgOpsError('PostgreSQL refused the new pg_hba.conf: %s. The original file was put back and the '
                              'configuration was not reloaded.' % '; '.join(details), errors=details)
-        if not self.params['backup']:
-            os.unlink(backup)
-            return None
-        return backup
+        if check['digest'] != digest(data):
+            self.put_back(path, original, like, backup)
+            raise PgOpsError('After writing, %s The file written was put back and the configuration was not '
+                             'reloaded.' % self.not_the_servers_file(path))
+        seen = dict((rule['line_number'], rule) for rule in check['rules'])
+        missing = ['line %d (%s %s)' % (number, record.type, record.method) for record, number in written
+                   if (seen.get(number) or {}).get('type') != record.type
+                   or seen[number].get('auth_method') != record.method]
+        if missing:
+            self.put_back(path, original, like, backup)
+            raise PgOpsError('PostgreSQL\'s pg_hba_file_rules does not show the entries written to %s at %s. The '
+                             'original file was put back and the configuration was not reloaded.'
+                             % (path, ', '.join(missing)))
+        return backup, check['loaded']
+
+    def put_back(self, path, original, like, backup):
+        try:
+            self.replace(path, original, like)
+        except (PgOpsError, IOError, OSError) as exc:
+            raise PgOpsError('Could not put the original %s back after a failed check: %s The unchecked new file '
+                             'is in place and was not reloaded; restore %s by hand before the next reload.'
+                             % (path, exc, backup or 'it (the diff shows the original text)'))
+        self.remove(backup)
+
+    @staticmethod
+    def remove(path):
+        if path and os.path.exists(path):
+            os.unlink(path)
 
     def wait_for_reload(self, before):
         if not _catalog.wait_for_reload(self.session, before, RELOAD_WAIT_SECONDS)['reloaded']:
             self.module.warn('The server did not report a configuration reload within %.0f s.' % RELOAD_WAIT_SECONDS)
+
+
+class _Unlock(object):
+    """The lock taken by PgHba.locked, released (its descriptor closed) at the end of the with block."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        os.close(self.handle)
+        return False

@@ -25,11 +25,32 @@ description:
   - An entry whose type, database, user and address are already in the file is updated in place
     (method and options). If an earlier line would match its connections first, it is moved up
     to where it takes effect. Entries earlier in O(entries) win over later ones where they overlap.
-  - The file is written atomically (temporary file and rename) keeping its owner, group and mode,
-    after a backup copy next to it. Then C(pg_hba_file_rules) (which reads the file on disk) is
-    checked; on any error the backup is put back, the module fails with the line and PostgreSQL's
-    message, and the configuration is not reloaded. A bad entry never reaches the running server.
-    Only when the file is clean is the configuration reloaded with C(pg_reload_conf()). Never restarts.
+  - The file is written atomically (temporary file and rename) keeping its owner, group and mode.
+    Then C(pg_hba_file_rules) (which reads the file on disk) is checked; on any error the original
+    text is put back, the module fails with the line and PostgreSQL's message, and the configuration
+    is not reloaded. A bad entry never reaches the running server. Only when the file is clean is the
+    configuration reloaded with C(pg_reload_conf()). Never restarts.
+  - The module proves that the file it reads and writes is the file the server reads: the server's
+    own reading of its C(hba_file) (C(pg_read_binary_file)) must have the same contents, before
+    anything is planned and again after writing, and C(pg_hba_file_rules) must show the entries
+    written at their lines. When the module runs on another host than the server (a wrong inventory
+    host, a missing C(delegate_to)) or the server sees another file at that path (a container,
+    another mount), it fails saying so; a file it wrote is put back and nothing is reloaded.
+  - Runs on the same server are serialized. Each run takes an exclusive C(flock) on the directory of
+    the file (nothing is created for it; a run as root and a run as the file's owner exclude each
+    other alike) and holds it from reading the file to the reload, so concurrent runs adding
+    different entries all keep theirs. A run waits at most 60 seconds for the lock, then fails
+    naming the directory. Other programs editing the file do not take this lock.
+  - Temporary files (the new text before the rename, a backup copy being written) are created next
+    to the file with the owner and mode of the file and a name starting with C(pgsql_tmp.), which
+    C(pg_basebackup) skips; a run killed before its rename therefore never breaks a base backup,
+    and the next run that writes removes what it left.
+  - Every field of O(entries) (database, user, address, method, option names and values) is refused
+    when it holds a control character (U+0000 to U+001F, U+007F to U+009F, so tab, CR, LF, VT, FF,
+    U+001C to U+001E and U+0085 too) or a Unicode line or paragraph separator (U+2028, U+2029):
+    PostgreSQL ends a line at LF only, so such a field would be read differently by the server, by
+    editors and by this module. Lines already in the file are split at LF only, as PostgreSQL
+    reads them.
 author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
@@ -88,16 +109,22 @@ options:
     default: present
   backup:
     description:
-      - Keep the backup copy (C(<hba_file>.<pid>.<timestamp>~)) after a successful change.
-        The copy is always made before writing; without this option it is removed once
-        PostgreSQL has accepted the new file.
+      - Before writing, make a backup copy C(<hba_file>.<pid>.<timestamp>~) next to the file, with
+        its owner and mode, and keep it after a successful change (it is removed when the
+        original is put back).
+      - With V(false) no copy is written at all (the original text is kept in memory to put it
+        back), so a run leaves no file next to C(hba_file).
     type: bool
     default: true
 notes:
   - Runs on the database host itself (the file is local to the server); with a remote server
-    use C(delegate_to) the server's host. The user running the module must be able to write the file.
-  - Needs a superuser connection (C(pg_hba_file_rules) is readable by superusers only); without it
-    the module refuses to change the file, since it could not prove the new file is valid.
+    use C(delegate_to) the server's host. The user running the module must be able to read the
+    file and write its directory (the new file is written next to it and renamed over it); a
+    directory that cannot be written (permissions, a read-only mount) fails with a message
+    saying so, and nothing is changed.
+  - Needs a superuser connection (C(pg_hba_file_rules) and C(pg_read_binary_file) of the
+    C(hba_file) are for superusers only); without it the module refuses to change the file,
+    since it could not prove the new file is valid and is the server's.
   - If PostgreSQL already reports errors in the file, the module refuses to change it until they are fixed.
   - Lines of included files (PostgreSQL 16+) are not read; an include directive counts as a line that
     may match first.

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """pg_hba.conf as data: tokens, addresses, overlap of rules, placement of entries."""
 
+import os
+
 import pytest
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _hba
@@ -260,3 +262,59 @@ def test_render_quotes_and_options():
     assert _hba.render(record, '::1/128') == (
         'hostssl "my db",zoo     all             ::1/128                 scram-sha-256 clientcert=verify-full '
         'map="a b"\n')
+
+
+# -- control characters and line separators (issue 10 item 9) ----------------------------------
+SEPARATORS = ['\r', '\n', '\t', '\x00', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x1f', '\x7f', '\x85',
+              '\u2028', '\u2029']
+
+
+@pytest.mark.parametrize('char', SEPARATORS)
+@pytest.mark.parametrize('field, item', [
+    ('user', lambda c: dict(user='"lo%sgic"' % c)),
+    ('user', lambda c: dict(user='logic%s' % c)),
+    ('database', lambda c: dict(database='"zo%so"' % c)),
+    ('address', lambda c: dict(address='db.example.com%s' % c)),
+    ('address', lambda c: dict(address='127.0.0.1/32%s' % c)),
+    ('method', lambda c: dict(method='trust%s' % c)),
+    ('option name', lambda c: dict(options={'ma%sp' % c: 'x'})),
+    ('option map', lambda c: dict(options={'map': 'a%sb' % c})),
+])
+def test_control_and_line_separator_characters_refused(char, field, item):
+    values = dict(type='host', database='zoo', user='logic', address='127.0.0.1/32', method=None, options=None)
+    values.update(item(char))
+    with pytest.raises(_hba.HbaError) as err:
+        _hba.entry_record(values)
+    assert str(err.value).startswith('%s ' % field)
+    assert 'control or line separator character U+%04X' % ord(char) in str(err.value)
+
+
+def test_lines_end_at_lf_only_as_postgresql_reads_them():
+    weird = 'host all "we\u2028i\x85r\x0bd" 127.0.0.1/32 reject\r\n'
+    text = weird + 'host all "a\rb" ::1/128 trust\n' + ZOO
+    lines = _hba.parse_file(text)
+    assert _hba.text_of(lines) == text
+    assert [line.record.user for line in lines] == [(('we\u2028i\x85r\x0bd', True),), (('a\rb', True),),
+                                                     (('logic', False),)]
+    assert _hba.line_number(lines, lines[2]) == 3
+    new, done = planned(text, [entry(database='zoo')])
+    assert (new, done) == (text, [])
+
+
+def test_blanks_are_space_tab_and_cr_only():
+    # a no-break space is part of a field for PostgreSQL (hba.c pg_isblank), not a separator
+    assert _hba.tokenize('host all a\xa0b 10.0.0.0/8\tmd5\r') == [
+        [('host', False)], [('all', False)], [('a\xa0b', False)], [('10.0.0.0/8', False)], [('md5', False)]]
+
+
+# -- the lock (issue 10 item 6) ------------------------------------------------------------------
+def test_lock_on_the_directory_excludes_a_second_holder(tmp_path):
+    path = str(tmp_path / 'pg_hba.conf')
+    with _hba.locked(path, seconds=1):
+        with pytest.raises(_hba.PgOpsError) as err:
+            with _hba.locked(path, seconds=0.2):
+                pass
+        assert str(err.value).startswith('Another process has held the lock on %s' % tmp_path)
+    with _hba.locked(path, seconds=0.2):   # released
+        pass
+    assert os.listdir(str(tmp_path)) == []   # nothing created for the lock
