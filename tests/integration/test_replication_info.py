@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conftest import MAJORS
 from pgharness import SUPERUSER_PASSWORD, random_name, wait_for
 
 pytestmark = pytest.mark.all_cores  # also run on ansible-core 2.16 (make integration)
@@ -88,6 +89,7 @@ def test_info_on_a_live_pair(ansible, pg_pair, major):
         assert entry['apply_error_count'] == 0 and entry['sync_error_count'] == 0
         assert isinstance(entry['lag_bytes'], int) and entry['lag_bytes'] >= 0
         assert entry['lag_source'] == 'slot'
+        assert (entry['health'], entry['problems'], entry['schema_drift']) == ('ok', [], [])
         assert by_name(res['subscriber check mode']['subscriptions'], name)['lag_bytes'] is not None
 
         # a role without privileges: no crash; what it may not see is null
@@ -125,3 +127,58 @@ def test_bad_publisher_connection_is_a_clear_error(ansible, pg):
     assert wrong['failed'] and 'Could not connect to the publisher' in wrong['msg']
     assert 'password authentication failed' in wrong['msg']
     assert secret not in run.output and secret not in json.dumps(run.results)
+
+
+def test_slot_dropped_on_the_publisher_is_broken(ansible, pg_pair, major):
+    """A subscription whose slot is gone on the publisher: the apply worker loops on "replication slot
+    does not exist"; replication_info says broken, naming the slot (it said ok before). A fault test: on
+    the first tested major only."""
+    if major != MAJORS[0]:
+        pytest.skip('fault test: runs on the first tested major (%s) only' % MAJORS[0])
+    pub, sub = pg_pair
+    name = random_name('gone')
+    table = random_name('tbl')
+    created = False
+    for server in (pub, sub):
+        server.sql('CREATE TABLE %s (id int PRIMARY KEY)' % table)
+    pub.sql('CREATE PUBLICATION %s FOR TABLE %s' % (name, table))
+    publisher = dict(host='127.0.0.1', port=pub.port, dbname='postgres', user='postgres', password=SUPERUSER_PASSWORD)
+    try:
+        sub.sql("CREATE SUBSCRIPTION %s CONNECTION 'host=127.0.0.1 port=%d dbname=postgres user=postgres "
+                "password=%s' PUBLICATION %s" % (name, pub.port, SUPERUSER_PASSWORD, name))
+        created = True
+        wait_for(lambda: pub.value('SELECT active FROM pg_replication_slots WHERE slot_name = %s', (name,)),
+                 'the subscription slot to be active')
+        before = by_name(ansible.module('replication_info', dict(sub.login, publisher=publisher))['subscriptions'],
+                         name)
+        assert before['health'] in ('ok', 'syncing') and before['problems'] == []
+
+        def drop_slot():
+            # the apply worker reconnects at once: end its walsender and drop the slot until the drop wins
+            pub.sql('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots '
+                    'WHERE slot_name = %s AND active_pid IS NOT NULL', (name,))
+            try:
+                pub.sql('SELECT pg_drop_replication_slot(%s)', (name,))
+            except Exception:   # still (or again) active
+                return False
+            return True
+        wait_for(drop_slot, 'the slot to be dropped')
+        run = ansible.tasks([{'name': 'with publisher', FQCN: dict(sub.login, publisher=publisher)},
+                             {'name': 'without', FQCN: sub.login}])
+        broken, alone = [by_name(r['result']['subscriptions'], name) for r in run.results]
+        assert broken['health'] == 'broken' and broken['enabled'] is True
+        assert len(broken['problems']) == 1
+        assert 'Replication slot %s of subscription %s does not exist on the publisher' % (name, name) \
+            in broken['problems'][0]
+        # without the publisher the cause is unknown; only a missing worker could tell
+        assert alone['health'] in ('stalled', 'ok')
+    finally:
+        if created:
+            sub.sql('ALTER SUBSCRIPTION %s DISABLE' % name)
+            sub.sql('ALTER SUBSCRIPTION %s SET (slot_name = NONE)' % name)
+            sub.sql('DROP SUBSCRIPTION %s' % name)
+        pub.sql('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots '
+                'WHERE slot_name = %s AND NOT active', (name,))
+        pub.sql('DROP PUBLICATION IF EXISTS %s' % name)
+        for server in (pub, sub):
+            server.sql('DROP TABLE IF EXISTS %s' % table)

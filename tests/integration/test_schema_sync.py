@@ -118,11 +118,21 @@ def test_create_add_and_report(ansible, pg_pair, major):
         # the publisher gains a column: drift before any insert, schema_sync adds it, rows arrive
         pub.sql('ALTER TABLE %s.items ADD COLUMN note text' % schema)
         publisher = conninfo(pub, 'postgres')
-        run = ansible.tasks([
-            {'name': 'info', INFO: dict(sub.login, publisher=publisher)},
-            {'name': 'sync', SYNC: args, 'diff': True},
-            {'name': 'info after', INFO: dict(sub.login, publisher=publisher)},
-        ])
+        offsets = pub.log_size(), sub.log_size()
+        with pub.all_statements_logged(), sub.all_statements_logged():
+            run = ansible.tasks([
+                {'name': 'info', INFO: dict(sub.login, publisher=publisher)},
+                {'name': 'sync', SYNC: args, 'diff': True},
+                {'name': 'info after', INFO: dict(sub.login, publisher=publisher)},
+            ])
+        # one catalog read on each side (two on the subscriber for replication_info: its status, then the
+        # drift), whatever the number of tables
+        for server, offset, reads in ((pub, offsets[0], dict(info=1, sync=1)), (sub, offsets[1], dict(info=2, sync=1))):
+            sessions = server.sessions_of(INFO, offset)
+            assert [len(statements) for _, statements in sessions] == [reads['info']] * 2, sessions
+            (_, statements), = server.sessions_of(SYNC, offset)
+            assert len([q for q in statements if (q.split() or [''])[0] not in ('BEGIN', 'COMMIT', 'ALTER')]) == reads['sync'], \
+                statements
         info, synced, after = [r['result'] for r in run.results]
         assert not info.get('failed'), info.get('msg')
         mine = [s for s in info['subscriptions'] if s['name'] == name][0]
