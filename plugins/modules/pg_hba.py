@@ -30,7 +30,7 @@ description:
     text is put back, the module fails with the line and PostgreSQL's message, and the configuration
     is not reloaded. A bad entry never reaches the running server. Only when the file is clean is the
     configuration reloaded with C(pg_reload_conf()). Never restarts.
-  - The module proves that the file it reads and writes is the file the server reads: the server's
+  - The module proves that the file it reads and writes is the file the server reads. The server's
     own reading of its C(hba_file) (C(pg_read_binary_file)) must have the same contents, before
     anything is planned and again after writing, and C(pg_hba_file_rules) must show the entries
     written at their lines. When the module runs on another host than the server (a wrong inventory
@@ -47,7 +47,7 @@ description:
     and the next run that writes removes what it left.
   - Every field of O(entries) (database, user, address, method, option names and values) is refused
     when it holds a control character (U+0000 to U+001F, U+007F to U+009F, so tab, CR, LF, VT, FF,
-    U+001C to U+001E and U+0085 too) or a Unicode line or paragraph separator (U+2028, U+2029):
+    U+001C to U+001E and U+0085 too) or a Unicode line or paragraph separator (U+2028, U+2029).
     PostgreSQL ends a line at LF only, so such a field would be read differently by the server, by
     editors and by this module. Lines already in the file are split at LF only, as PostgreSQL
     reads them.
