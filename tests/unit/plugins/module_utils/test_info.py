@@ -50,3 +50,53 @@ def test_publication_tables():
 ])
 def test_server_query_by_version(mentions, version, present, absent):
     mentions(_info.server_query(version), present, absent)
+
+
+def publisher(slots=None, publications=('zoo',), tables=None):
+    return dict(current_lsn='0/400', slots=slots if slots is not None else {'zoo': dict(
+        confirmed_flush_lsn='0/300', wal_status='reserved')},
+        published=dict(publications=list(publications), tables=tables or [], extensions={}))
+
+
+def worker(**kw):
+    base = dict(enabled=True, worker_pid=42, publications=['zoo'],
+                tables=[dict(schema='public', table='a', state='r', lsn='0/50')])
+    base.update(kw)
+    return sub(**base)
+
+
+@pytest.mark.parametrize('subscription, pub, health, problem', [
+    (worker(), None, 'ok', None),
+    (worker(), publisher(), 'ok', None),
+    (worker(tables=[dict(schema='public', table='a', state='d', lsn=None)]), publisher(), 'syncing', None),
+    (worker(enabled=False, worker_pid=None), publisher(slots={}), 'disabled', None),
+    (worker(worker_pid=None), None, 'stalled', 'Subscription zoo is enabled but no apply worker runs'),
+    (worker(worker_pid=None), publisher(), 'stalled', 'no apply worker runs'),
+    # the slot is gone on the publisher: broken, whether or not the worker shows at this instant
+    (worker(worker_pid=None), publisher(slots={}), 'broken',
+     'Replication slot zoo of subscription zoo does not exist on the publisher'),
+    (worker(), publisher(slots={}), 'broken', 'does not exist on the publisher'),
+    (worker(), publisher(slots={'zoo': dict(confirmed_flush_lsn=None, wal_status='lost')}), 'broken',
+     'was invalidated on the publisher'),
+    (worker(publications=['zoo', 'gone']), publisher(), 'broken', 'Publication(s) gone of subscription zoo do not exist'),
+    # a publisher that holds none of its publications is another server: its slots say nothing
+    (worker(), publisher(slots={}, publications=('other',)), 'ok', None),
+])
+def test_health(subscription, pub, health, problem):
+    out = _info.subscription_entries([subscription], pub)[0]
+    assert out['health'] == health and out['health'] in _info.HEALTH
+    if problem is None:
+        assert out['problems'] == []
+    else:
+        assert len(out['problems']) == 1 and problem in out['problems'][0]
+
+
+def test_schema_drift_only_from_its_publisher():
+    tables = [dict(schema='public', table='a', publications=['zoo'], columns=[], constraints=[], indexes=[])]
+    state = dict(schemas=set(), tables={}, extensions={}, available_extensions={}, types=set())
+    mine, other = _info.subscription_entries([worker(), worker(name='x', publications=['elsewhere'])],
+                                             publisher(tables=tables), state)
+    assert [(e['subscription'], e['table'], e['problem']) for e in mine['schema_drift']] == [
+        ('zoo', 'public.a', 'missing_table')]
+    assert other['schema_drift'] is None
+    assert 'schema_drift' not in _info.subscription_entries([worker()])[0]

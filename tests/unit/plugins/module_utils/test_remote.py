@@ -11,6 +11,7 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils import _
 
 MODULES = [('postgresql_subscription', 'conninfo', 'pgops.logical_replication.conninfo'),
            ('sequence_sync', 'conninfo', 'pgops.logical_replication.conninfo'),
+           ('schema_sync', 'conninfo', 'pgops.logical_replication.conninfo'),
            ('replication_info', 'publisher', 'pgops.logical_replication.conninfo.PUBLISHER')]
 
 
