@@ -20,8 +20,9 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils._changes
 # One statement: the role, its password verifier, its direct privileges on the database, the
 # managed schemas and their tables, and what it owns or holds elsewhere (for DROP ROLE).
 ROLE_QUERY = """
-SELECT current_database() AS database,
+SELECT current_database() AS database, current_user AS login_role,
        current_setting('scram_iterations', true) AS scram_iterations,
+       has_database_privilege(current_database(), 'CONNECT WITH GRANT OPTION') AS may_grant_connect,
        r.oid IS NOT NULL AS exists, r.rolcanlogin AS login, r.rolreplication AS replication,
        r.rolconnlimit AS connection_limit, {password} AS password,
        ARRAY(SELECT DISTINCT a.privilege_type FROM pg_database d,
@@ -33,14 +34,15 @@ SELECT current_database() AS database,
                    'usage', EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a
                                     WHERE a.grantee = r.oid AND a.privilege_type = 'USAGE'),
                    'any', EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a
-                                  WHERE a.grantee = r.oid)) ORDER BY n.nspname), '[]')
+                                  WHERE a.grantee = r.oid),
+                   'grantable', has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION')) ORDER BY n.nspname), '[]')
         FROM pg_namespace n
         WHERE n.nspname = ANY(%(schemas)s) OR (%(every_schema)s AND EXISTS (
               SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = r.oid))) AS schema_privileges,
        (SELECT COALESCE(json_agg(json_build_object(
                    'schema', t.nspname, 'name', t.relname, 'select', 'SELECT' = ANY(t.privileges),
-                   'any', cardinality(t.privileges) > 0) ORDER BY t.nspname, t.relname), '[]')
-        FROM (SELECT n.nspname, c.relname,
+                   'any', cardinality(t.privileges) > 0, 'grantable', t.grantable) ORDER BY t.nspname, t.relname), '[]')
+        FROM (SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION') AS grantable,
                      ARRAY(SELECT a.privilege_type FROM aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner))) a
                            WHERE a.grantee = r.oid) AS privileges
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -53,13 +55,33 @@ SELECT current_database() AS database,
              ORDER BY 1) AS owns_in,
        ARRAY(SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
              WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND s.deptype = 'a'
-               AND d.datname <> current_database() ORDER BY 1) AS privileges_in
+               AND d.datname <> current_database() ORDER BY 1) AS privileges_in,
+       {hba} AS physical_hba
 FROM (SELECT 1) AS one LEFT JOIN {roles} r ON r.rolname = %(name)s
 """
+
+# The pg_hba.conf lines (as the server read them) that let the role in for physical replication: database
+# `replication` (`all` does not match it), user `all`, the role, a +group it is a member of, or a regular
+# expression (PostgreSQL 16+: reported without being evaluated). Readable by superusers only.
+PHYSICAL_HBA = """(SELECT COALESCE(json_agg(json_build_object(
+            'line_number', h.line_number, 'type', h.type, 'database', h.database, 'user_name', h.user_name,
+            'address', h.address, 'auth_method', h.auth_method) ORDER BY h.line_number), '[]')
+        FROM pg_hba_file_rules h
+        WHERE h.error IS NULL AND 'replication' = ANY(h.database) AND h.auth_method <> 'reject'
+          AND EXISTS (SELECT 1 FROM unnest(h.user_name) u
+                      WHERE u IN ('all', %(name)s) OR left(u, 1) = '/'
+                         OR (left(u, 1) = '+' AND EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = substr(u, 2)
+                                                         AND pg_has_role(r.oid, g.oid, 'MEMBER')))))"""
 
 
 def qualified(schema, name):
     return _sql.display_name((schema, name))
+
+
+def hba_text(line):
+    """A pg_hba_file_rules row as its line reads: type, databases, users, address, method."""
+    return ' '.join([line['type'], ','.join(line['database']), ','.join(line['user_name'])]
+                    + ([line['address']] if line['address'] else []) + [line['auth_method']])
 
 
 class ReplicationUser(Manager):
@@ -70,10 +92,12 @@ class ReplicationUser(Manager):
     def read(self, schemas, every_schema):
         params = dict(name=self.name, schemas=sorted(schemas), every_schema=every_schema)
         if self.session.superuser:  # pg_authid is for superusers: others read pg_roles straight away
-            row = self.session.row(ROLE_QUERY.format(roles='pg_authid', password='r.rolpassword'), params)
+            row = self.session.row(ROLE_QUERY.format(roles='pg_authid', password='r.rolpassword', hba=PHYSICAL_HBA),
+                                   params)
             row['password_readable'] = True
         else:
-            row = self.session.row(ROLE_QUERY.format(roles='pg_roles', password='NULL::text'), params)
+            row = self.session.row(ROLE_QUERY.format(roles='pg_roles', password='NULL::text', hba='NULL::json'),
+                                   params)
             row['password_readable'] = False
         return row
 
@@ -100,8 +124,22 @@ class ReplicationUser(Manager):
             after = {}
         else:
             after = self.ensure(row, wanted, before)
+            self.warn_physical(row)
         self.changes.set_diff(before, after)
-        return dict(role=after or None, password_compared=self.password_compared)
+        return dict(role=after or None, password_compared=self.password_compared,
+                    physical_replication_hba=row['physical_hba'] if not absent else None)
+
+    def warn_physical(self, row):
+        """REPLICATION also opens physical replication wherever pg_hba.conf lets the role in for `replication`."""
+        lines = row['physical_hba']
+        if not lines or not self.params['replication']:
+            return
+        self.module.warn(
+            'pg_hba.conf lets role %s in for physical replication (database "replication") at %s. With REPLICATION '
+            'it can stream all WAL of the server or take a base backup of the whole cluster (pg_basebackup), every '
+            'database included, from there. Logical replication needs none of these lines; if that access is not '
+            'intended, remove them or narrow their user column.'
+            % (self.name, '; '.join('line %s (%s)' % (line['line_number'], hba_text(line)) for line in lines)))
 
     # -- reading ------------------------------------------------------------------------------
     def shown_state(self, row):
@@ -118,24 +156,38 @@ class ReplicationUser(Manager):
     def ensure(self, row, wanted, before):
         after = dict(before) if before else dict(name=self.name, password='not set', connect=False, usage=[],
                                                  select=[], connection_limit=-1)
+        grants = None
         if wanted is not None:
             self.check_grants(row, wanted)
+            grants = self.grant_plan(row, wanted)
+        self.check_grantable(row, grants)
         verifier = self.password_change(row)
         if verifier:
             after['password'] = 'changed' if row['exists'] else 'set'
             if not self.module.check_mode and not self.session.hide_statements_from_log():
                 self.module.warn('Statement logging could not be turned off for this session; the password verifier '
                                  '(not the password) may appear in the server log.')
+        self.session.take_notices()   # from here on, a warning comes from a statement of this run
         with self.changes.transaction():   # the role and its grants: all or nothing
             self.ensure_role(row, verifier, after)
             database = row['database']
             if 'CONNECT' not in row['database_privileges']:
-                self.changes.execute(_sql.stmt('GRANT CONNECT ON DATABASE {} TO {}', _sql.ident(database),
-                                               _sql.ident(self.name)))
+                self.grant(_sql.stmt('GRANT CONNECT ON DATABASE {} TO {}', _sql.ident(database),
+                                     _sql.ident(self.name)))
                 after['connect'] = True
             if wanted is not None:
-                self.ensure_grants(row, wanted, after)
+                self.ensure_grants(grants, wanted, after)
         return after
+
+    def grant(self, statement):
+        """A GRANT or REVOKE through Changes. PostgreSQL answers one that grants (revokes) nothing, or not
+        everything, with a warning, not an error: here that is a failure, and the transaction rolls back."""
+        self.changes.execute(statement)
+        warnings = [w.strip() for w in self.session.take_notices()]
+        if warnings:
+            raise PgOpsError('PostgreSQL did not do all of %s: %s. Nothing was changed: every statement of this run '
+                             'was rolled back. Connect (login_user) as the owner of the objects or a superuser.'
+                             % (self.changes.queries[-1], ' '.join(warnings)))
 
     def password_change(self, row):
         """The verifier to set, or None when the password is not given, unchanged or not comparable."""
@@ -189,34 +241,65 @@ class ReplicationUser(Manager):
             raise PgOpsError('Table(s) %s do not exist in database %s. Nothing was granted; create them or correct '
                              'grant_select.tables.' % (', '.join(unknown), row['database']))
 
-    def ensure_grants(self, row, wanted, after):
+    def grant_plan(self, row, wanted):
+        """What grant_select changes: USAGE on schemas, SELECT ON ALL TABLES IN SCHEMA (with the tables
+        it covers), SELECT granted and revoked table by table, and the tables wanted in the end."""
         tables = dict(((t['schema'], t['name']), t) for t in row['tables'])
-        role = _sql.ident(self.name)
         usage = dict((p['schema'], p['usage']) for p in row['schema_privileges'])
-        for schema in sorted(wanted['managed']):
-            if not usage.get(schema):
-                self.changes.execute(_sql.stmt('GRANT USAGE ON SCHEMA {} TO {}', _sql.ident(schema), role))
-        want = set(wanted['tables'])
+        selected = dict((key, t['select']) for key, t in tables.items())
+        plan = dict(usage=[s for s in sorted(wanted['managed']) if not usage.get(s)], all_schemas=[],
+                    all_tables=[], want=set(wanted['tables']))
         if wanted['all']:
             for schema in sorted(wanted['schemas']):
-                in_schema = [key for key in tables if key[0] == schema]
-                want.update(in_schema)
-                if any(not tables[key]['select'] for key in in_schema):
-                    self.changes.execute(_sql.stmt('GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}',
-                                                   _sql.ident(schema), role))
-                    for key in in_schema:
-                        tables[key] = dict(tables[key], select=True)
-        grant = sorted(key for key in want if not tables[key]['select'])
-        revoke = sorted(key for key, t in tables.items() if t['select'] and key not in want)
-        if grant:
-            self.changes.execute(_sql.stmt('GRANT SELECT ON TABLE {} TO {}',
-                                           _sql.join([_sql.ident(*key) for key in grant]), role))
-        if revoke:
-            self.changes.execute(_sql.stmt('REVOKE SELECT ON TABLE {} FROM {}',
-                                           _sql.join([_sql.ident(*key) for key in revoke]), role))
+                in_schema = sorted(key for key in tables if key[0] == schema)
+                plan['want'].update(in_schema)
+                if any(not selected[key] for key in in_schema):
+                    plan['all_schemas'].append(schema)
+                    plan['all_tables'] += in_schema
+                    selected.update((key, True) for key in in_schema)
+        plan['grant'] = sorted(key for key in plan['want'] if not selected[key])
+        plan['revoke'] = sorted(key for key, t in tables.items() if t['select'] and key not in plan['want'])
+        return plan
+
+    def check_grantable(self, row, plan):
+        """The login may grant (and revoke) everything this run would, before anything changes: it owns the
+        object or holds the privilege WITH GRANT OPTION (a superuser may everything)."""
+        refused = []
+        if 'CONNECT' not in row['database_privileges'] and not row['may_grant_connect']:
+            refused.append('CONNECT on database %s' % row['database'])
+        if plan is not None:
+            schemas = dict((p['schema'], p['grantable']) for p in row['schema_privileges'])
+            no_usage = [s for s in plan['usage'] if not schemas.get(s)]
+            if no_usage:
+                refused.append('USAGE on schema(s) %s' % ', '.join(no_usage))
+            tables = dict(((t['schema'], t['name']), t['grantable']) for t in row['tables'])
+            keys = set(plan['all_tables']) | set(plan['grant']) | set(plan['revoke'])
+            no_select = sorted(key for key in keys if not tables.get(key))
+            if no_select:
+                refused.append('SELECT on table(s) %s' % ', '.join(qualified(*key) for key in no_select))
+        if refused:
+            raise PgOpsError(
+                'Role %s (login_user) may not grant %s: granting needs ownership of the object, the privilege '
+                'WITH GRANT OPTION, or a superuser. Nothing was changed%s. Connect as the owner or a superuser, '
+                'or have the owner GRANT these privileges WITH GRANT OPTION TO %s.'
+                % (row['login_role'], '; '.join(refused),
+                   '' if row['exists'] else ' (role %s was not created)' % self.name, row['login_role']))
+
+    def ensure_grants(self, plan, wanted, after):
+        role = _sql.ident(self.name)
+        for schema in plan['usage']:
+            self.grant(_sql.stmt('GRANT USAGE ON SCHEMA {} TO {}', _sql.ident(schema), role))
+        for schema in plan['all_schemas']:
+            self.grant(_sql.stmt('GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}', _sql.ident(schema), role))
+        if plan['grant']:
+            self.grant(_sql.stmt('GRANT SELECT ON TABLE {} TO {}',
+                                 _sql.join([_sql.ident(*key) for key in plan['grant']]), role))
+        if plan['revoke']:
+            self.grant(_sql.stmt('REVOKE SELECT ON TABLE {} FROM {}',
+                                 _sql.join([_sql.ident(*key) for key in plan['revoke']]), role))
         after['usage'] = sorted(set(after.get('usage', [])) | set(wanted['managed']))
         outside = [s for s in after.get('select', []) if _sql.split_qualified(s)[0] not in wanted['managed']]
-        after['select'] = sorted(outside + [qualified(*key) for key in want])
+        after['select'] = sorted(outside + [qualified(*key) for key in plan['want']])
 
     # -- absent ---------------------------------------------------------------------------------
     def drop(self, row, wanted):
@@ -233,13 +316,12 @@ class ReplicationUser(Manager):
                              'example DROP OWNED BY %s in each), then run this again. Nothing was changed.'
                              % (self.name, ', '.join(row['privileges_in']), self.name))
         role = _sql.ident(self.name)
+        self.session.take_notices()
         with self.changes.transaction():   # privileges and role go together, or neither
             for schema in sorted(set(t['schema'] for t in row['tables'] if t['any'])):
-                self.changes.execute(_sql.stmt('REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}',
-                                               _sql.ident(schema), role))
+                self.grant(_sql.stmt('REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}', _sql.ident(schema), role))
             for schema in sorted(p['schema'] for p in row['schema_privileges'] if p['any']):
-                self.changes.execute(_sql.stmt('REVOKE ALL ON SCHEMA {} FROM {}', _sql.ident(schema), role))
+                self.grant(_sql.stmt('REVOKE ALL ON SCHEMA {} FROM {}', _sql.ident(schema), role))
             if row['database_privileges']:
-                self.changes.execute(_sql.stmt('REVOKE ALL ON DATABASE {} FROM {}', _sql.ident(row['database']),
-                                               role))
+                self.grant(_sql.stmt('REVOKE ALL ON DATABASE {} FROM {}', _sql.ident(row['database']), role))
             self.changes.execute(_sql.stmt('DROP ROLE {}', role))

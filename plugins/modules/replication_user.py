@@ -8,12 +8,35 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: replication_user
-short_description: The login role a subscription connects as, with only the privileges it needs
+short_description: The login role a subscription connects as, and its grants
 version_added: 0.1.0
 description:
   - Creates, alters or drops the role a subscriber uses to connect to a publisher, with C(LOGIN),
     C(REPLICATION), a connection limit, a password, C(CONNECT) on the database, C(USAGE) on
-    the schemas and C(SELECT) on the tables the publication needs, and nothing more.
+    the schemas and C(SELECT) on the tables the publication needs. The grants are exactly those; the
+    C(REPLICATION) attribute, which a subscription's connection needs, gives much more (next paragraph).
+  - What C(REPLICATION) gives, whatever the grants (PostgreSQL manual, "Replication Management Functions"
+    and "Streaming Replication Protocol") - with a plain SQL connection to any database it may
+    C(CONNECT) to (C(PUBLIC) has C(CONNECT) on every database by default) and that C(pg_hba.conf) lets it
+    into, it may create logical replication slots with any output plugin installed (C(pg_create_logical_replication_slot)
+    with C(test_decoding), for example) and read every change to every table of that database through them
+    (C(pg_logical_slot_get_changes)), tables it has no C(SELECT) on included;
+    it may advance and drop any replication slot of the server, those of other subscriptions included, and
+    a slot it leaves behind keeps WAL until the disk fills. Wherever C(pg_hba.conf) lets it in for the
+    C(replication) database, it may also stream all WAL of the server or take a base backup of the whole
+    cluster (C(pg_basebackup)), every database included. Treat its password as read access to every change of
+    every table of the databases it can connect to.
+  - The C(pgops.logical_replication.publisher) role writes C(pg_hba.conf) entries that name only the
+    published database, never C(replication). Where an existing line does let the role in for physical
+    replication (database C(replication), user C(all), the role, a C(+group) it is a member of, or a regular
+    expression), the module warns, naming the lines, and returns them in RV(physical_replication_hba). It
+    reads C(pg_hba_file_rules) for that, in the same statement as the role (superusers only).
+  - Before anything changes, it checks that the login (O(login_user), or O(session_role)) may grant what is
+    asked - C(CONNECT) on the database, C(USAGE) on the schemas, C(SELECT) on each table (by owning the
+    object, holding the privilege C(WITH GRANT OPTION), or being a superuser) - and fails naming what it may
+    not grant; a C(CREATEROLE) login that may not grant them creates nothing. The role and its grants are
+    one transaction, and a C(GRANT) or C(REVOKE) that PostgreSQL answers with a warning (nothing, or not
+    everything, granted or revoked) is a failure that rolls the whole run back.
   - The password is sent as a SCRAM-SHA-256 verifier computed on the managed node (RFC 5802 /
     RFC 7677, SASLprep as PostgreSQL does it), so the plain text never reaches the server or its
     log. Statement logging is also turned off for the statement that carries the verifier.
@@ -110,7 +133,10 @@ options:
     default: present
 notes:
   - Reading the stored password needs a superuser (C(pg_authid)); creating a role with C(REPLICATION)
-    needs a superuser too.
+    needs a superuser before PostgreSQL 16, and on 16 and later a C(CREATEROLE) login that has
+    C(REPLICATION) itself.
+  - A non-superuser login may create the role with C(CREATEROLE) and grant only what it owns or holds
+    C(WITH GRANT OPTION) (the database's C(CONNECT) included); anything else fails before changing anything.
   - The C(queries) return value shows the verifier as C(********).
 seealso:
   - module: pgops.logical_replication.pg_hba
@@ -162,6 +188,16 @@ role:
     connect: true
     usage: [public]
     select: [public.animals]
+physical_replication_hba:
+  description:
+    - The C(pg_hba.conf) lines, as the server read them (C(pg_hba_file_rules)), that let this role in for
+      physical replication (database C(replication)); each is also named in a warning. Empty when none.
+    - V(null) when C(pg_hba_file_rules) is not readable (the login is not a superuser) or O(state=absent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{line_number: 97, type: host, database: [replication], user_name: [all], address: 127.0.0.1,
+            auth_method: scram-sha-256}]
 password_compared:
   description:
     - Whether a given password could be compared with the stored one. V(false) when C(pg_authid) is not

@@ -2,11 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """replication_user against real servers: role, SCRAM verifier, grants, read back independently."""
 
+import json
+
 import psycopg2
 import psycopg2.extras
 import pytest
 
-from pgharness import assert_quartet, quartet_tasks, random_name
+from conftest import LOGICAL, MAJORS
+from pgharness import assert_quartet, quartet_tasks, random_name, write_inventory
 
 pytestmark = pytest.mark.all_cores  # also run on ansible-core 2.16 (make integration)
 
@@ -57,6 +60,11 @@ def test_quartet_secret_grants_then_change_and_drop(ansible, new_server):
                                           password='set', connect=True, usage=['app'],
                                           select=['app.t1', 'app.t2'])
     assert apply['role'] == check['diff']['after']
+    # initdb's pg_hba.conf lets every user in for physical replication from here: REPLICATION opens that too
+    physical = ['%(type)s %(database)s %(user_name)s' % line for line in apply['physical_replication_hba']]
+    assert physical == ["local ['replication'] ['all']", "host ['replication'] ['all']", "host ['replication'] ['all']"]
+    warning = [w for w in apply['warnings'] if 'lets role %s in for physical replication' % name in w]
+    assert warning and 'host replication all 127.0.0.1 scram-sha-256' in warning[0], apply['warnings']
     for later in (check_again, apply_again):
         assert later['password_compared'] is True
         assert later['role'] == apply['role']
@@ -189,3 +197,96 @@ def test_server_made_verifier_recognised_and_refusals(ansible, pg):
         for role in (name, owner):
             if pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (role,)):
                 pg.sql('REVOKE ALL ON DATABASE postgres FROM %s; DROP ROLE %s' % (role, role))
+
+
+def test_createrole_login_fails_before_changing_anything(ansible, pg):
+    """A CREATEROLE non-superuser login that may not grant what is asked fails before anything changes (no role
+    left behind, the same on a re-run); one that holds the grant options succeeds; a GRANT that PostgreSQL refuses
+    mid-run (here: a lock timeout) rolls the role back with it."""
+    schema = random_name('s')
+    plain, granter = random_name('plain'), random_name('granter')
+    refused, made, rolled_back = random_name('refused'), random_name('made'), random_name('rolled')
+    try:
+        pg.sql("CREATE ROLE {plain} LOGIN CREATEROLE PASSWORD 'plain-pw';"
+               "CREATE ROLE {granter} LOGIN CREATEROLE PASSWORD 'granter-pw';"
+               "ALTER ROLE {granter} SET lock_timeout = '1s';"
+               "CREATE SCHEMA {s}; CREATE TABLE {s}.t1 (id int); CREATE TABLE {s}.t3 (id int);"
+               # plain reads t3 but may not pass it on: PostgreSQL's GRANT then only warns
+               "GRANT USAGE ON SCHEMA {s} TO {plain}; GRANT SELECT ON {s}.t3 TO {plain};"
+               "GRANT CONNECT ON DATABASE postgres TO {granter} WITH GRANT OPTION;"
+               "GRANT USAGE ON SCHEMA {s} TO {granter} WITH GRANT OPTION;"
+               "GRANT SELECT ON {s}.t1, {s}.t3 TO {granter} WITH GRANT OPTION"
+               .format(s=schema, plain=plain, granter=granter))
+        as_plain = dict(pg.login, login_user=plain, login_password='plain-pw', replication=False)
+        as_granter = dict(pg.login, login_user=granter, login_password='granter-pw', replication=False)
+        only_t3 = dict(as_plain, name=refused, grant_select={'tables': ['%s.t3' % schema]})
+        both = dict(as_plain, name=refused, grant_select={'tables': ['%s.t1' % schema, '%s.t3' % schema]})
+        allowed = dict(as_granter, name=made, grant_select={'tables': ['%s.t1' % schema, '%s.t3' % schema]})
+        run = ansible.tasks([{'name': 'only t3', FQCN: only_t3}, {'name': 'only t3 again', FQCN: only_t3},
+                             {'name': 'both', FQCN: both},
+                             {'name': 'allowed', FQCN: allowed}, {'name': 'allowed again', FQCN: allowed}])
+        first, again, two, ok, ok_again = [r['result'] for r in run.results]
+        expected = ('Role %s (login_user) may not grant CONNECT on database postgres; USAGE on schema(s) %s; SELECT '
+                    'on table(s) %s.t3: granting needs ownership of the object, the privilege WITH GRANT OPTION, or a '
+                    'superuser. Nothing was changed (role %s was not created).' % (plain, schema, schema, refused))
+        for result in (first, again):
+            assert result.get('failed') and result['msg'].startswith(expected), result.get('msg')
+            assert result['changed'] is False and result['queries'] == [], result
+        assert two.get('failed') and 'SELECT on table(s) %s.t1, %s.t3:' % (schema, schema) in two['msg'], two['msg']
+        assert pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (refused,)) == 0
+
+        assert ok['changed'] is True and not ok.get('failed'), ok.get('msg')
+        assert ok_again['changed'] is False and ok_again['queries'] == [], ok_again
+        assert pg.sql("SELECT has_table_privilege(%s, '{s}.t1', 'SELECT'), has_table_privilege(%s, '{s}.t3', "
+                      "'SELECT')".format(s=schema), (made, made)) == [(True, True)]
+
+        # the role and its grants are one transaction: a GRANT refused after CREATE ROLE leaves no role
+        locker = pg.connect()
+        locker.autocommit = False
+        try:
+            with locker.cursor() as cur:   # holds t1's pg_class row: the module's GRANT waits, then times out
+                cur.execute('GRANT SELECT ON %s.t1 TO PUBLIC' % schema)
+            failed = ansible.module('replication_user', dict(allowed, name=rolled_back))
+        finally:
+            locker.rollback()
+            locker.close()
+        assert failed.get('failed') and failed['msg'].startswith(
+            'PostgreSQL refused GRANT SELECT ON TABLE "%s"."t1", "%s"."t3" TO "%s": ' % (schema, schema, rolled_back)
+        ) and failed['msg'].endswith('Nothing was changed: every statement of this run was rolled back.'), failed
+        assert failed['queries'][0].startswith('CREATE ROLE "%s"' % rolled_back), failed['queries']
+        assert failed['changed'] is False
+        assert pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (rolled_back,)) == 0
+    finally:
+        pg.sql('DROP SCHEMA IF EXISTS %s CASCADE' % schema)
+        if pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (made,)):   # what granter granted
+            pg.sql('SET ROLE %s; REVOKE ALL ON DATABASE postgres FROM %s; RESET ROLE' % (granter, made))
+        for role in (refused, made, rolled_back, plain, granter):
+            if pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (role,)):
+                pg.sql('DROP OWNED BY %s; DROP ROLE %s' % (role, role))
+
+
+def test_publisher_role_hba_names_only_the_database_and_warns_about_physical(ansible, new_server, major, work_root):
+    """The publisher role's pg_hba entries name the published database, never `replication`; the existing lines
+    that let its replication user in for physical replication (initdb's `replication all`) are warned about.
+    One major: the role's templating does not differ by version."""
+    if major != MAJORS[0]:
+        pytest.skip('playbook-level: first major only')
+    pub = new_server(name='rhino', conf=LOGICAL)
+    pub.sql('CREATE DATABASE zoo')
+    pub.sql('CREATE TABLE abc (id int PRIMARY KEY)', dbname='zoo')
+    user = random_name('logic')
+    entries = [{'name': 'zoo', 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'zoo',
+                'tables': ['public.abc'], 'user': user, 'password': PASSWORD}]
+    inventory = write_inventory(work_root, {'rhino': pub, 'hippo': pub}, entries)
+    play = [dict(name='publish', hosts='rhino', gather_facts=False,
+                 roles=[dict(role='pgops.logical_replication.publisher')])]
+    run = ansible.playbook(play, inventory=inventory)
+    assert run.rc == 0, run.output[-6000:]
+    rules = pub.sql('SELECT type, database, user_name, address, auth_method FROM pg_hba_file_rules '
+                    'WHERE %s = ANY(user_name)', (user,))
+    assert rules == [('host', ['zoo'], [user], '127.0.0.1', 'scram-sha-256')], rules
+    users = [r for r in run.results if r['task'].endswith('Replication users')]
+    warnings = users[0]['result'].get('warnings', [])   # a loop's warnings are the task's
+    assert [w for w in warnings if 'lets role %s in for physical replication' % user in w
+            and 'line ' in w and 'host replication all 127.0.0.1 scram-sha-256' in w], json.dumps(users)[:3000]
+    assert PASSWORD not in run.output
