@@ -106,7 +106,7 @@ def tokenize(text):
     return fields
 
 
-def refuse_control(text, what):
+def refuse_control(text, what, show=True):
     """Refuse a control character (U+0000-U+001F, U+007F-U+009F: tab, CR, LF, VT, FF, the file,
     group and record separators, NEL) or a Unicode line or paragraph separator (U+2028, U+2029).
 
@@ -117,9 +117,10 @@ def refuse_control(text, what):
     """
     for char in text:
         if unicodedata.category(char) in ('Cc', 'Zl', 'Zp'):
-            raise HbaError('%s %r contains the control or line separator character U+%04X; pg_hba.conf fields '
+            raise HbaError('%s %scontains the control or line separator character U+%04X; pg_hba.conf fields '
                            'may not contain control characters or line separators (PostgreSQL and this module '
-                           'would split the line differently). Remove it' % (what, text, ord(char)))
+                           'would split the line differently). Remove it'
+                           % (what, '%r ' % text if show else '', ord(char)))
 
 
 def field_tokens(text, what):
@@ -278,7 +279,7 @@ def entry_record(entry):
         if not _OPTION_NAME.fullmatch(str(name)):
             raise HbaError('option name %r is not valid' % name)
         value = _option_text(value)
-        refuse_control(value, 'option %s' % name)
+        refuse_control(value, 'option %s' % name, show=False)   # the value may be a secret
         if '"' in value:
             raise HbaError('option %s may not contain a double quote or a newline' % name)
         options.append((str(name), value))
@@ -527,6 +528,16 @@ SELECT encode(sha256(pg_read_binary_file(current_setting('hba_file'))), 'hex') A
 """
 
 
+def wanted_entries(entries):
+    """[(Record, address text)] of the module's ``entries``, checked before anything connects."""
+    wanted = []
+    for number, item in enumerate(entries, 1):
+        with where('entries[%d]: ' % number, '. Nothing was changed.'):
+            record = entry_record(item)
+        wanted.append((record, address_text(item['address'], record.address) if record.address else None))
+    return wanted
+
+
 def digest(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -553,8 +564,10 @@ def locked(path, seconds=None):
             break
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                # a file system without flock on directories (some network file systems): no lock
                 os.close(handle)
-                raise PgOpsError('Cannot lock %s: %s. Nothing was changed.' % (directory, exc.strerror))
+                return _Unlock(None, 'Could not lock %s (%s): this run was not serialized with other pg_hba runs on '
+                                     'that directory.' % (directory, exc.strerror))
             if time.time() > deadline:
                 os.close(handle)
                 raise PgOpsError('Another process has held the lock on %s (a flock, taken by every pg_hba run on '
@@ -576,20 +589,17 @@ class PgHba(Manager):
             main_file=" AND r.file_name = current_setting('hba_file')" if self.has_file_name else '',
             order='r.rule_number NULLS LAST, r.line_number' if self.has_file_name else 'r.line_number')
 
-    def run(self):
-        wanted = []
-        for number, item in enumerate(self.params['entries'], 1):
-            with where('entries[%d]: ' % number, '. Nothing was changed.'):
-                record = entry_record(item)
-            address = address_text(item['address'], record.address) if record.address else None
-            wanted.append((record, address))
+    def run(self, wanted):
+        for record, _address in wanted:
             for name, value in record.options:
                 if name.lower() in SECRET_OPTIONS:
                     self.module.no_log_values.add(value)   # masks the echoed module arguments too
                     self.session.add_secret(value)
         state = self.read_state()
         path = state['hba_file']
-        with locked(path):
+        with locked(path) as lock:
+            if lock.warning:
+                self.module.warn(lock.warning)
             # Read under the lock: another run may have written the file since the query.
             original = self.read_file(path)
             if digest(original) != state['digest']:
@@ -779,12 +789,14 @@ class PgHba(Manager):
 class _Unlock(object):
     """The lock taken by PgHba.locked, released (its descriptor closed) at the end of the with block."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, warning=None):
         self.handle = handle
+        self.warning = warning
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
-        os.close(self.handle)
+        if self.handle is not None:
+            os.close(self.handle)
         return False

@@ -40,7 +40,8 @@ description:
     the file (nothing is created for it; a run as root and a run as the file's owner exclude each
     other alike) and holds it from reading the file to the reload, so concurrent runs adding
     different entries all keep theirs. A run waits at most 60 seconds for the lock, then fails
-    naming the directory. Other programs editing the file do not take this lock.
+    naming the directory. Other programs editing the file do not take this lock. On a file system
+    without C(flock) on directories the run goes on without the lock, with a warning.
   - Temporary files (the new text before the rename, a backup copy being written) are created next
     to the file with the owner and mode of the file and a name starting with C(pgsql_tmp.), which
     C(pg_basebackup) skips; a run killed before its rename therefore never breaks a base backup,
@@ -213,7 +214,8 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = build_module(ARGUMENT_SPEC)
-    run_module(module, FQCN, lambda session, changes: PgHba(module, session, changes).run())
+    run_module(module, FQCN, lambda session, changes, wanted: PgHba(module, session, changes).run(wanted),
+               prepare=lambda: _hba.wanted_entries(module.params['entries']))
 
 
 if __name__ == '__main__':

@@ -318,3 +318,12 @@ def test_lock_on_the_directory_excludes_a_second_holder(tmp_path):
     with _hba.locked(path, seconds=0.2):   # released
         pass
     assert os.listdir(str(tmp_path)) == []   # nothing created for the lock
+
+
+def test_a_refused_option_value_is_not_shown():
+    with pytest.raises(_hba.HbaError) as err:
+        _hba.wanted_entries([dict(type='host', database='zoo', user='logic', address='127.0.0.1', method='ldap',
+                                  options={'ldapbindpasswd': 'Sec\u2028ret'})])
+    assert 'Sec' not in str(err.value)
+    assert str(err.value).startswith('entries[1]: option ldapbindpasswd contains the control or line separator '
+                                     'character U+2028')
