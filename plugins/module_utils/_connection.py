@@ -12,6 +12,9 @@ connection handshake (no query), and turns every error into a masked, actionable
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
+import threading
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo, _driver, _sql, _versions
@@ -19,6 +22,10 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils._changes
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 SSL_MODES = ['allow', 'disable', 'prefer', 'require', 'verify-ca', 'verify-full']
+
+# Seconds the client waits past the server's statement_timeout before it cancels the statement itself
+# (a server that does not act on its own timeout must not keep the module waiting for ever).
+CANCEL_GRACE = 5.0
 
 # The connection options every module takes; documented in doc_fragments/connection.py
 # (tests/unit proves the two agree).
@@ -46,8 +53,17 @@ def build_module(argument_spec, **kwargs):
     return AnsibleModule(argument_spec=spec, **kwargs)
 
 
-def connect_params(params, application_name):
-    """Driver connect keyword arguments (libpq keywords) from the module's connection options."""
+def connect_params(params, application_name, statement_timeout=None):
+    """Driver connect keyword arguments (libpq keywords) from the module's connection options.
+
+    ``statement_timeout`` (seconds; None or 0 for none) goes into the startup packet, so it bounds
+    every statement of the session without a statement of its own.
+    """
+    # A server made read-only for its users (switchover sets default_transaction_read_only)
+    # must stay manageable: the module's own session writes when it has to.
+    options = '-c default_transaction_read_only=off'
+    if statement_timeout:
+        options += ' -c statement_timeout=%d' % max(1, int(round(statement_timeout * 1000)))
     mapping = dict(
         user=params.get('login_user'),
         password=params.get('login_password'),
@@ -60,9 +76,7 @@ def connect_params(params, application_name):
         sslkey=params.get('ssl_key'),
         connect_timeout=params.get('connect_timeout'),
         application_name=application_name,
-        # A server made read-only for its users (switchover sets default_transaction_read_only)
-        # must stay manageable: the module's own session writes when it has to.
-        options='-c default_transaction_read_only=off',
+        options=options,
     )
     return dict((k, v) for k, v in mapping.items() if v not in (None, ''))
 
@@ -134,12 +148,19 @@ class Reader(object):
 
 class Session(Reader):
     """The module's one connection, with the server version, version gates, transactions and
-    secret masking."""
+    secret masking.
 
-    def __init__(self, module, application_name):
+    With ``statement_timeout`` (seconds) every statement is bounded twice: by the server (the
+    setting, sent at connect time) and by the client, which cancels a statement still running
+    CANCEL_GRACE seconds later (``cancelled`` is then True).
+    """
+
+    def __init__(self, module, application_name, statement_timeout=None):
         self.module = module
         self.secrets = sorted(set(v for v in module.no_log_values if v), key=len, reverse=True)
-        params = connect_params(module.params, application_name)
+        self.statement_timeout = statement_timeout or None
+        self.cancelled = False
+        params = connect_params(module.params, application_name, self.statement_timeout)
         where = '%s port %s' % (params.get('host') or 'the default Unix socket', params.get('port'))
         super(Session, self).__init__(
             params,
@@ -154,7 +175,24 @@ class Session(Reader):
 
     # -- writing (only through Changes) ------------------------------------------------------
     def execute(self, query, params=None):
-        self.cursor.execute(query, params)
+        if not self.statement_timeout:
+            self.cursor.execute(query, params)
+            return
+        timer = threading.Timer(self.statement_timeout + CANCEL_GRACE, self.cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            self.cursor.execute(query, params)
+        finally:
+            timer.cancel()
+
+    def cancel(self):
+        """Cancel the running statement (from the client-side timer)."""
+        self.cancelled = True
+        try:
+            _driver.cancel(self.conn)
+        except Exception:  # pragma: no cover - the statement ended meanwhile, or the connection is gone
+            pass
 
     def begin(self):
         """Leave autocommit: the next statements run in one transaction until commit/rollback."""
@@ -184,7 +222,12 @@ class Session(Reader):
         return _driver.mogrify(self.cursor, query, params)
 
     def take_notices(self):
-        """The NOTICE messages the server sent since the last call (``SEVERITY:  message`` strings)."""
+        """The messages (NOTICE, WARNING, ...) the server sent since the last call, as
+        ``SEVERITY:  message`` strings (DETAIL and HINT on further lines).
+
+        What a module takes here is its own to report; the warnings left untaken when the module
+        ends are passed on as the task's warnings (see run_module).
+        """
         notices = _driver.notices(self.conn)
         taken = list(notices)
         del notices[:]
@@ -218,12 +261,61 @@ class Session(Reader):
         except self.Error:
             return False
 
+    @contextlib.contextmanager
+    def hidden_activity(self):
+        """Run the statements inside with activity tracking off (``track_activities``), so the text
+        of a statement that carries a secret is not shown in ``pg_stat_activity`` (to pg_monitor and
+        pg_read_all_stats members) while it runs; tracking is back on afterwards.
 
-def run_module(module, fqcn, work, prepare=None):
+        Needs superuser (or, on 15+, GRANT SET on track_activities). Yields False when the server
+        refuses, so the caller can warn.
+        """
+        try:
+            self.cursor.execute(_sql.stmt('SET track_activities = {}', _sql.literal('off')))
+            hidden = True
+        except self.Error:
+            hidden = False
+        try:
+            yield hidden
+        finally:
+            if hidden:
+                try:
+                    self.cursor.execute(_sql.stmt('RESET track_activities'))
+                except self.Error:  # pragma: no cover - the connection broke; the session ends with it
+                    pass
+
+
+def server_warnings(notices):
+    """The WARNING messages among notices (``SEVERITY:  message`` strings), stripped."""
+    out = []
+    for notice in notices:
+        severity, _sep, text = notice.partition(':')
+        if severity.strip().upper() == 'WARNING' and text.strip():
+            out.append(text.strip())
+    return out
+
+
+def pass_on_warnings(module, session):
+    """The server's warnings to this run's statements, as the task's warnings (masked)."""
+    if session is None:
+        return
+    try:
+        notices = session.take_notices()
+    except Exception:  # pragma: no cover - no notices to read from a broken connection
+        return
+    for text in server_warnings(notices):
+        module.warn('PostgreSQL: %s' % session.mask(text))
+
+
+def run_module(module, fqcn, work, prepare=None, statement_timeout=None):
     """Open the one connection, run ``work(session, changes)`` and exit with its result.
 
     ``prepare()``, when given, checks the options before anything connects; what it returns is
-    passed to ``work`` as a third argument.
+    passed to ``work`` as a third argument. ``statement_timeout`` (seconds) bounds every statement
+    of the session (see Session).
+
+    Warnings the server raises on the session (``WARNING`` messages a module did not take itself)
+    become the task's warnings, masked, whether the module succeeds or fails.
 
     ``work`` returns a dict of return values; ``changed``, ``queries`` and (in diff mode)
     ``diff`` come from the Changes tracker. Every error for the user is a PgOpsError (caught
@@ -235,7 +327,7 @@ def run_module(module, fqcn, work, prepare=None):
     session = changes = None
     try:
         args = (prepare(),) if prepare else ()
-        session = Session(module, fqcn)
+        session = Session(module, fqcn, statement_timeout)
         changes = Changes(session, module.check_mode)
         result = work(session, changes, *args) or {}
     except PgOpsError as exc:
@@ -246,11 +338,13 @@ def run_module(module, fqcn, work, prepare=None):
     finally:
         if session is not None:
             session.close()
+    pass_on_warnings(module, session)
     result.update(changes.result(module._diff))
     module.exit_json(**result)
 
 
 def _fail(module, session, changes, msg, extra):
+    pass_on_warnings(module, session)
     secrets = session.secrets if session else sorted(v for v in module.no_log_values if v)
     result = dict(extra or {})
     result['queries'] = changes.queries if changes else []

@@ -96,12 +96,22 @@ def connect(kwargs):
     if NAME == 'psycopg':
         conn = driver.connect(dsn, autocommit=True, cursor_factory=driver.ClientCursor, **kwargs)
         notices = []
-        conn.add_notice_handler(lambda diag: notices.append('%s:  %s' % (diag.severity, diag.message_primary)))
+        conn.add_notice_handler(lambda diag: notices.append(_notice_text(diag)))
         conn.pgops_notices = notices
         return conn
     conn = driver.connect(dsn, **kwargs) if dsn else driver.connect(**kwargs)
     conn.autocommit = True
     return conn
+
+
+def _notice_text(diag):
+    """A psycopg 3 notice as libpq prints it (and psycopg2 keeps it): ``SEVERITY:  message``, then
+    its DETAIL and HINT lines."""
+    lines = ['%s:  %s' % (diag.severity_nonlocalized or diag.severity, diag.message_primary)]
+    for label, value in (('DETAIL', diag.message_detail), ('HINT', diag.message_hint)):
+        if value:
+            lines.append('%s:  %s' % (label, value))
+    return '\n'.join(lines)
 
 
 def dict_cursor(conn):
@@ -126,6 +136,12 @@ def parameter_status(conn, name):
 def notices(conn):
     """The list the server's NOTICE messages are appended to (``SEVERITY:  message`` strings)."""
     return conn.pgops_notices if NAME == 'psycopg' else conn.notices
+
+
+def cancel(conn):
+    """Ask the server to cancel the statement the connection runs (a protocol cancel request on a
+    second connection, like pg_cancel_backend; safe from another thread)."""
+    conn.cancel()
 
 
 def mogrify(cursor, query, params=None):

@@ -11,6 +11,7 @@ without a server; ``Subscription`` (at the end) turns the planned actions into s
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import time
 
 
@@ -51,6 +52,13 @@ STORED = ('synchronous_commit', 'binary', 'streaming', 'two_phase', 'disable_on_
           'password_required', 'run_as_owner', 'failover')
 
 STREAMING = {'f': 'off', 't': 'on', 'p': 'parallel', False: 'off', True: 'on'}
+
+# connect_timeout written into a new subscription's connection when the user gives none (seconds).
+DEFAULT_CONNECT_TIMEOUT = 10
+# The module's statement_timeout default (seconds): CREATE/ALTER/DROP SUBSCRIPTION wait on the publisher.
+DEFAULT_STATEMENT_TIMEOUT = 45.0
+# A table sync error is a failure (not a hiccup) when the apply worker stays up this long after it.
+SYNC_ERROR_CONFIRM = 1.0
 
 
 def how_changed(option, version):
@@ -94,8 +102,28 @@ def catalog_query(version, conninfo=True, origin_lsn=False):
             '  AND s.subname = %(name)s')
 
 
-TABLES_QUERY = """SELECT """ + _catalog.SUBSCRIPTION_TABLES.format(oid='%(oid)s') + """ AS tables,
-       (SELECT subenabled FROM pg_subscription WHERE oid = %(oid)s) AS enabled"""
+def apply_worker(version, alias='w'):
+    """The condition on pg_stat_subscription (``alias``) that picks a subscription's apply worker
+    (not its table sync or parallel apply workers)."""
+    if _versions.supports('subscription_worker_type', version):
+        return "%s.relid IS NULL AND %s.worker_type = 'apply'" % (alias, alias)
+    if _versions.supports('subscription_worker_leader_pid', version):
+        return '%s.relid IS NULL AND %s.leader_pid IS NULL' % (alias, alias)
+    return '%s.relid IS NULL' % alias
+
+
+def tables_query(version):
+    """What wait_for_sync polls: the tables and their states, whether the subscription is enabled,
+    its error counts (15+, else NULL) and the pid of its apply worker."""
+    stats = "(SELECT st.%s FROM pg_stat_subscription_stats st WHERE st.subid = %%(oid)s)"
+    return ('SELECT ' + _catalog.SUBSCRIPTION_TABLES.format(oid='%(oid)s') + ' AS tables,\n'
+            '       (SELECT subenabled FROM pg_subscription WHERE oid = %(oid)s) AS enabled,\n'
+            '       ' + _versions.column('subscription_stats', version, stats % 'sync_error_count', 'bigint',
+                                         'sync_error_count') + ',\n'
+            '       ' + _versions.column('subscription_stats', version, stats % 'apply_error_count', 'bigint',
+                                         'apply_error_count') + ',\n'
+            '       (SELECT w.pid FROM pg_stat_subscription w WHERE w.subid = %(oid)s AND '
+            + apply_worker(version) + ' LIMIT 1) AS apply_pid')
 
 
 def read(session, name, origin_lsn=False):
@@ -319,31 +347,95 @@ def render_with_placeholder(composed, conn):
 
 # -- waiting -------------------------------------------------------------------------------------
 
-def wait_for_sync(session, oid, timeout, poll=0.1, tables=None):
+class SyncErrors(object):
+    """Tells a table copy that keeps failing from a hiccup, from what wait_for_sync polls.
+
+    A table sync error counts (``update`` returns True) when pg_stat_subscription_stats.sync_error_count
+    grew while one and the same apply worker kept running, and that worker is still running
+    ``confirm`` seconds after the growth was seen: the publisher answers, so the copy fails on
+    its own (a duplicate key on the subscriber, a missing column, permissions). When the publisher
+    goes away the apply worker ends too (its pid changes), and the count starts again from there.
+    """
+
+    def __init__(self, confirm=SYNC_ERROR_CONFIRM):
+        self.confirm = confirm
+        self.first = None      # sync_error_count when the wait began
+        self.pid = None        # the apply worker the baseline belongs to
+        self.base = None       # sync_error_count when that worker was first seen
+        self.since = None      # when the growth was first seen
+
+    def update(self, count, pid, now):
+        if count is None:      # before PostgreSQL 15: no statistics to read
+            return False
+        if self.first is None:
+            self.first = count
+        if pid is None or pid != self.pid:
+            self.pid, self.base, self.since = pid, count, None
+            return False
+        if count <= self.base:
+            return False
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.confirm
+
+    def during_wait(self, count):
+        """How many table sync errors happened since the wait began."""
+        return (count or 0) - (self.first or 0)
+
+
+def wait_for_sync(session, oid, timeout, poll=0.1, tables=None, name=None, confirm=SYNC_ERROR_CONFIRM):
     """Poll pg_subscription_rel until every table is ready; return (tables, seconds waited).
 
-    Raises PlanError with the tables not ready (and their states) after ``timeout`` seconds.
+    Raises SyncTimeout with the tables not ready (and their states) after ``timeout`` seconds, and
+    SyncFailed at once when the tables cannot get ready: the subscription is disabled, or (15+) their
+    copy keeps failing (see SyncErrors).
     """
     started = time.time()
+    query = tables_query(session.version)
+    errors = SyncErrors(confirm)
+    shown = _sql.display_name([name]) if name else 'The subscription'
     while True:
         if tables is None or _catalog.not_ready(tables):
-            row = session.row(TABLES_QUERY, {'oid': oid})
+            row = session.row(query, {'oid': oid})
             tables = _catalog.subscription_tables(row['tables'])
         else:
             row = {'enabled': True}
         pending = _catalog.not_ready(tables)
-        waited = round(time.time() - started, 3)
+        now = time.time()
+        waited = round(now - started, 3)
         if not pending:
             return tables, waited
+        counts = error_counts(row)
         if row['enabled'] is False:
-            raise SyncTimeout('The subscription is disabled, so its tables will not synchronise: %s. Enable it '
-                              '(state: enabled) to wait for the initial copy.' % describe(pending), tables, waited)
+            raise SyncFailed('Subscription %s is disabled, so its tables will not synchronise: %s%s. Enable it '
+                             '(state: enabled) to wait for the initial copy; if it was disabled by an error '
+                             '(disable_on_error), fix that error first (the subscriber\'s server log names it).'
+                             % (shown, describe(pending), counts), tables, waited, row)
+        if errors.update(row.get('sync_error_count'), row.get('apply_pid'), now):
+            raise SyncFailed(
+                'Subscription %s: the initial copy of %s failed %d time(s) during this wait (%s) while the '
+                'publisher answers, and PostgreSQL retries it every wal_retrieve_retry_interval, failing the same '
+                'way. Usual causes: the table on the subscriber already holds rows with the same key as the '
+                'publisher\'s (duplicate key), it lacks a column the publisher sends, or the subscription\'s owner '
+                'may not write it; the ERROR of the "table synchronization worker" in the subscriber\'s server log '
+                'says which. Fix it (for example empty the subscriber\'s copy with TRUNCATE when the publisher\'s '
+                'rows are the ones to keep), then run again: the copy retries by itself.'
+                % (shown, describe(pending), errors.during_wait(row['sync_error_count']), counts.strip(' ,;')),
+                tables, waited, row)
         if waited >= timeout:
-            raise SyncTimeout('%d of %d table(s) not ready after %s s (sync_timeout): %s. The initial copy may still '
-                              'be running, or a table sync worker fails (see the subscriber\'s server log). Raise '
-                              'sync_timeout or fix the error, then run again.'
-                              % (len(pending), len(tables), timeout, describe(pending)), tables, waited)
+            raise SyncTimeout('%d of %d table(s) of subscription %s not ready after %s s (sync_timeout): %s%s. The '
+                              'initial copy may still be running (no table sync error so far). Raise sync_timeout, '
+                              'or run again to keep waiting.'
+                              % (len(pending), len(tables), shown, timeout, describe(pending), counts), tables, waited)
         time.sleep(poll)
+
+
+def error_counts(row):
+    """'; sync_error_count 3, apply_error_count 0' from a polled row (15+), '' before."""
+    if row.get('sync_error_count') is None:
+        return ''
+    return '; sync_error_count %s, apply_error_count %s (pg_stat_subscription_stats)' % (
+        row['sync_error_count'], row.get('apply_error_count'))
 
 
 WORKERS_QUERY = 'SELECT count(*) AS workers FROM pg_stat_subscription WHERE subid = %(oid)s AND pid IS NOT NULL'
@@ -358,17 +450,63 @@ def wait_for_workers_to_stop(session, oid, timeout=30.0, poll=0.1):
         time.sleep(poll)
 
 
+def conninfo_to_compare(given, stored):
+    """The given conninfo as compared with the stored one (dicts of libpq text): without a
+    connect_timeout of its own it takes the stored one, so the default the module adds at creation
+    (or any timeout set before) never counts as a difference."""
+    out = dict(given)
+    if not out.get('connect_timeout') and (stored or {}).get('connect_timeout'):
+        out['connect_timeout'] = stored['connect_timeout']
+    return out
+
+
+def conninfo_to_write(given, stored):
+    """The conninfo CREATE or ALTER ... CONNECTION writes: the given one, with the stored
+    connect_timeout or else DEFAULT_CONNECT_TIMEOUT when it has none."""
+    out = conninfo_to_compare(given, stored)
+    out.setdefault('connect_timeout', str(DEFAULT_CONNECT_TIMEOUT))
+    return out
+
+
+def publisher_words(info):
+    """'the publisher at rhino port 5432 (database zoo)' from a conninfo dict."""
+    where = info.get('host') or info.get('hostaddr') or info.get('service') or 'the default host'
+    text = 'the publisher at %s port %s' % (where, info.get('port') or 5432)
+    if info.get('dbname'):
+        text += ' (database %s)' % info['dbname']
+    return text
+
+
+@contextlib.contextmanager
+def _nothing_hidden():
+    yield True
+
+
 def describe(tables):
     return ', '.join('%s (%s)' % (t['name'], t['state']) for t in tables)
 
 
 class SyncTimeout(PlanError):
-    """The tables were not ready in time; the failure returns them (``tables``) and ``waited``."""
+    """The tables were not ready in time; the failure returns them (``tables``), ``waited`` and
+    ``sync_timed_out`` (True: waiting longer may help)."""
 
-    def __init__(self, msg, tables, waited):
-        super(SyncTimeout, self).__init__(msg, tables=tables, waited=waited)
+    timed_out = True
+
+    def __init__(self, msg, tables, waited, **extra):
+        super(SyncTimeout, self).__init__(msg, tables=tables, waited=waited, sync_timed_out=self.timed_out, **extra)
         self.tables = tables
         self.waited = waited
+
+
+class SyncFailed(SyncTimeout):
+    """The tables cannot get ready (disabled subscription, a copy that keeps failing): waiting longer
+    does not help (``sync_timed_out`` False). Returns the error counts (15+) with the tables."""
+
+    timed_out = False
+
+    def __init__(self, msg, tables, waited, row):
+        super(SyncFailed, self).__init__(msg, tables, waited, sync_error_count=row.get('sync_error_count'),
+                                         apply_error_count=row.get('apply_error_count'))
 
 
 # -- the postgresql_subscription manager ----------------------------------------------------------
@@ -390,6 +528,7 @@ class Subscription(Manager):
         super(Subscription, self).__init__(module, session, changes)
         self.name = self.params['name']
         self.hidden = False
+        self.stored = None
 
     # -- entry ---------------------------------------------------------------------------------
     def run(self):
@@ -411,7 +550,8 @@ class Subscription(Manager):
         self.changes.set_diff(shown_state(current), shown_state(after))
         result = dict(shown_state(after), exists=True, tables=after.get('tables', []))
         if p['wait_for_sync'] and not self.module.check_mode:
-            tables, waited = wait_for_sync(self.session, after['oid'], p['sync_timeout'], tables=after.get('tables'))
+            tables, waited = wait_for_sync(self.session, after['oid'], p['sync_timeout'], tables=after.get('tables'),
+                                           name=self.name)
             result.update(tables=tables, waited=waited)
         return result
 
@@ -426,21 +566,59 @@ class Subscription(Manager):
                 self.session.add_secret(clean[key])
         return clean
 
+    def publisher(self, stored=None):
+        """The publisher in words, for messages: from conninfo, else the stored connection."""
+        info = self.conninfo or (_conninfo.parse(stored) if stored else {})
+        return publisher_words(info)
+
     # -- executing -----------------------------------------------------------------------------
-    def execute(self, statement):
-        self.changes.execute(statement)
+    def execute(self, statement, stored=None):
+        """Run a statement; one that contacts the publisher and is cancelled (statement_timeout)
+        fails naming the publisher (``stored``: the stored connection, when conninfo is not given)."""
+        try:
+            self.changes.execute(statement)
+        except self.session.Error as exc:
+            self.timed_out(exc, stored)
+            raise
+
+    def timed_out(self, exc, stored=None):
+        """Turn a cancelled statement (statement_timeout, or the client's cancel) into a PgOpsError."""
+        if self.session.sqlstate(exc) != '57014':
+            return
+        raise PgOpsError(
+            '%s did not finish within statement_timeout (%s s) and was cancelled: %s did not answer in time. Check '
+            'that the publisher runs and lets this subscriber\'s server in (address, port, firewall, pg_hba.conf); '
+            'when it is only slow (creating the replication slot waits until the publisher\'s running '
+            'transactions end), raise statement_timeout (0 for no limit). Nothing is left waiting on the subscriber.'
+            % (self.changes.queries[-1].split(' CONNECTION ', 1)[0].split(' WITH ', 1)[0],
+               self.params['statement_timeout'], self.publisher(stored)),
+            sqlstate='57014')
 
     def execute_with_conninfo(self, composed):
-        """A statement with a {conninfo} placeholder: the real one is bound, the masked one shown."""
+        """A statement with a {conninfo} placeholder: the real one is bound, the masked one shown.
+
+        A statement that carries a secret runs hidden: statement logging off for the session (once)
+        and activity tracking off while it runs (pg_stat_activity shows no text for it)."""
         text = _conninfo.build(self.conninfo)
-        if any(self.conninfo.get(k) for k in _conninfo.SECRET_KEYS) and not self.module.check_mode and not self.hidden:
+        secret = any(self.conninfo.get(k) for k in _conninfo.SECRET_KEYS) and not self.module.check_mode
+        if secret and not self.hidden:
             self.hidden = True
             if not self.session.hide_statements_from_log():
                 self.module.warn('This role may not turn statement logging off for its session, so if the server '
                                  'logs statements (log_statement, log_min_duration_statement) its log records the '
                                  'connection string of this subscription, password included.')
         query = render_with_placeholder(composed, self.session.conn)
-        self.changes.execute(query, {'conninfo': text}, shown_params={'conninfo': _conninfo.mask(text)})
+        with (self.session.hidden_activity() if secret else _nothing_hidden()) as hidden:
+            if secret and not hidden:
+                self.module.warn('This role may not turn activity tracking off (track_activities, superuser only), '
+                                 'so while the statement runs pg_stat_activity shows the connection string of this '
+                                 'subscription, password included, to superusers, to this role and to members of '
+                                 'pg_read_all_stats (pg_monitor).')
+            try:
+                self.changes.execute(query, {'conninfo': text}, shown_params={'conninfo': _conninfo.mask(text)})
+            except self.session.Error as exc:
+                self.timed_out(exc)
+                raise
 
     def stmt(self, template, *args):
         return _sql.stmt(template, _sql.ident(self.name), *args)
@@ -460,6 +638,7 @@ class Subscription(Manager):
                              % _sql.display_name([self.name]))
         if self.enabled is not None:
             options['enabled'] = self.enabled
+        self.conninfo = conninfo_to_write(self.conninfo, None)
         template = 'CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}'
         args = [sql.Placeholder('conninfo'), idents(p['publications'])]
         if options:
@@ -483,7 +662,9 @@ class Subscription(Manager):
         differs = False
         if self.conninfo is not None:
             if current['conninfo_readable']:
-                differs = not _conninfo.same(current['conninfo'], self.conninfo)
+                stored = _conninfo.parse(current['conninfo'])
+                differs = not _conninfo.same(stored, conninfo_to_compare(self.conninfo, stored))
+                self.conninfo = conninfo_to_write(self.conninfo, stored)
             else:
                 self.module.warn('This role cannot read the stored connection of subscription %s '
                                  '(pg_subscription.subconninfo needs a superuser), so conninfo cannot be compared '
@@ -495,6 +676,7 @@ class Subscription(Manager):
                     skip_lsn=p['skip_lsn'])
         actions = plan(current, want, self.session.version)
         self.oid = current['oid']
+        self.stored = current.get('conninfo')
         for action in actions:
             self.run_action(action)
         if not actions:
@@ -518,13 +700,13 @@ class Subscription(Manager):
             verb, names, refresh, copy_data = action[1:]
             opts = _sql.literal(refresh) if copy_data is None else _sql.stmt(
                 '{}, copy_data = {}', _sql.literal(refresh), _sql.literal(copy_data))
-            self.execute(self.stmt(PUBLICATION_STATEMENTS[verb], idents(names), opts))
+            self.execute(self.stmt(PUBLICATION_STATEMENTS[verb], idents(names), opts), self.stored)
         elif kind == 'refresh':
             if action[1] is None:
-                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'))
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'), self.stored)
             else:
                 self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = {})',
-                                       _sql.literal(action[1])))
+                                       _sql.literal(action[1])), self.stored)
         elif kind == 'owner':
             self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(action[1])))
         elif kind == 'comment':
@@ -576,7 +758,7 @@ class Subscription(Manager):
                                  % current['slot_name'])
         self.changes.set_diff(shown_state(current), {})
         try:
-            self.execute(self.stmt('DROP SUBSCRIPTION {}'))
+            self.execute(self.stmt('DROP SUBSCRIPTION {}'), current.get('conninfo'))
         except self.session.Error as exc:
             if keep:
                 raise

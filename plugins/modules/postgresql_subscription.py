@@ -24,8 +24,29 @@ description:
   - The password is never returned, shown in RV(queries), the diff, warnings or errors, and the
     module turns statement logging off for its own session (when allowed) before a statement that
     carries it, so it does not reach the server log either.
+  - While a statement that carries the password runs (C(CREATE SUBSCRIPTION), C(ALTER SUBSCRIPTION ... CONNECTION)),
+    the module turns activity tracking off for it (C(SET track_activities = off), then C(RESET)), so
+    C(pg_stat_activity) shows no text for it, not even to C(pg_monitor) members. Only a superuser (or, on
+    PostgreSQL 15 and later, a role granted C(SET) on C(track_activities)) may do that; for any other login
+    a warning says that C(pg_stat_activity.query) shows the statement, password included, while it runs, to
+    superusers, to that login and to members of C(pg_read_all_stats) (C(pg_monitor)).
+  - What stays visible on the subscriber afterwards is the stored connection,
+    C(pg_subscription.subconninfo), which only superusers may read (PostgreSQL revokes it from
+    everyone else).
+  - Every statement is bounded by O(statement_timeout), on the server and, a few seconds later, by
+    the module cancelling it itself, so a publisher that accepts TCP connections and never answers
+    (a half-dead host, a firewall that drops) fails the task with a message naming the publisher,
+    and no backend is left waiting with a lock on C(pg_subscription), even when the module is killed.
+  - A new subscription gets C(connect_timeout=10) in its connection when O(conninfo) has none (it is
+    shown in the returned RV(conninfo)); on an existing one a missing C(connect_timeout) keeps the stored value and is not
+    compared. libpq applies it where the subscriber's server connects with a blocking call; the
+    apply and table sync workers and C(CREATE SUBSCRIPTION) of PostgreSQL 15 to 18 connect without
+    it (a silent publisher keeps them waiting), which is why O(statement_timeout) exists.
   - With O(wait_for_sync) it waits, inside the module, until every table of the subscription is
-    ready after the initial copy.
+    ready after the initial copy, and fails at once when they cannot get ready (see O(wait_for_sync)).
+  - Warnings PostgreSQL raises on the module's session (for example C(requested copy_data with
+    origin = NONE but might copy data that had a different origin) on C(CREATE SUBSCRIPTION)) are the
+    task's warnings, passwords masked, as for every module of this collection.
 author:
   - pgops.logical_replication maintainers (@pgops)
 extends_documentation_fragment:
@@ -157,7 +178,14 @@ options:
     description:
       - After the run, wait until every table of the subscription is ready (state C(r) in
         C(pg_subscription_rel)), polling every 0.1 s on the same connection.
-      - Fails after O(sync_timeout) seconds naming the tables not ready and their states. Not done in check mode.
+      - Fails after O(sync_timeout) seconds naming the tables not ready and their states
+        (RV(sync_timed_out) is true, waiting longer may help). Not done in check mode.
+      - Fails at once, with RV(sync_timed_out) false, when the tables cannot get ready - the subscription
+        is disabled, or (PostgreSQL 15 and later) a table copy keeps failing, seen as
+        C(pg_stat_subscription_stats.sync_error_count) growing while the apply worker stays connected to
+        the publisher (a duplicate key on the subscriber, a missing column, permissions). The message
+        names the subscription, the tables, the error counts and what to do. A publisher that goes away
+        during the copy ends the apply worker too, so the copy's retries are waited for, not failed.
     type: bool
     default: false
   sync_timeout:
@@ -165,6 +193,16 @@ options:
       - Seconds O(wait_for_sync) waits.
     type: float
     default: 300.0
+  statement_timeout:
+    description:
+      - Seconds any statement of the module may run (the session's C(statement_timeout), sent when it
+        connects); V(0) for no limit. C(CREATE SUBSCRIPTION), C(ALTER SUBSCRIPTION ... CONNECTION / REFRESH / ... PUBLICATION)
+        and C(DROP SUBSCRIPTION) wait on the publisher; one cancelled by this limit fails naming the
+        publisher. The module also cancels a statement itself 5 s after this limit.
+      - Raise it when the publisher is slow rather than silent, for example when creating the slot
+        waits for long transactions on the publisher to end.
+    type: float
+    default: 45.0
   keep_slot_on_drop:
     description:
       - With O(state=absent), detach the slot before dropping (C(DISABLE), C(SET (slot_name = NONE)),
@@ -309,6 +347,23 @@ waited:
   returned: when O(wait_for_sync) waited
   type: float
   sample: 1.6
+sync_timed_out:
+  description:
+    - When O(wait_for_sync) failed, whether it was because O(sync_timeout) ran out (V(true), the copy may
+      still be running) or because the tables cannot get ready (V(false), disabled, or a copy that keeps failing).
+  returned: when O(wait_for_sync) failed
+  type: bool
+  sample: false
+sync_error_count:
+  description: C(pg_stat_subscription_stats.sync_error_count) when O(wait_for_sync) failed because the tables cannot get ready (PostgreSQL 15 and later, else null).
+  returned: when O(wait_for_sync) failed with RV(sync_timed_out) false
+  type: int
+  sample: 3
+apply_error_count:
+  description: C(pg_stat_subscription_stats.apply_error_count), with RV(sync_error_count).
+  returned: when O(wait_for_sync) failed with RV(sync_timed_out) false
+  type: int
+  sample: 0
 kept_slot:
   description: With O(keep_slot_on_drop), the replication slot left on the publisher (null if none).
   returned: when O(state=absent)
@@ -329,7 +384,8 @@ diff:
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _conninfo
-from ansible_collections.pgops.logical_replication.plugins.module_utils._subscription import Subscription
+from ansible_collections.pgops.logical_replication.plugins.module_utils._subscription import (
+    DEFAULT_STATEMENT_TIMEOUT, Subscription)
 
 FQCN = 'pgops.logical_replication.postgresql_subscription'
 
@@ -357,6 +413,7 @@ ARGUMENT_SPEC = dict(
     comment=dict(type='str'),
     wait_for_sync=dict(type='bool', default=False),
     sync_timeout=dict(type='float', default=300.0),
+    statement_timeout=dict(type='float', default=DEFAULT_STATEMENT_TIMEOUT),
     keep_slot_on_drop=dict(type='bool', default=False),
     skip_lsn=dict(type='str'),
 )
@@ -364,7 +421,11 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = build_module(ARGUMENT_SPEC)
-    run_module(module, FQCN, lambda session, changes: Subscription(module, session, changes).run())
+    if module.params['statement_timeout'] < 0:
+        module.fail_json(msg='statement_timeout must be 0 (no limit) or more seconds, not %s.'
+                         % module.params['statement_timeout'])
+    run_module(module, FQCN, lambda session, changes: Subscription(module, session, changes).run(),
+               statement_timeout=module.params['statement_timeout'])
 
 
 if __name__ == '__main__':

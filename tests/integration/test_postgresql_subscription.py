@@ -11,7 +11,7 @@ import re
 
 import psycopg2
 from psycopg2 import sql
-from psycopg2.extensions import parse_dsn
+from psycopg2.extensions import make_dsn, parse_dsn
 
 import pytest
 
@@ -441,3 +441,37 @@ def test_bad_input_changes_nothing(ansible, pg_pair, major):
     assert ('failover needs PostgreSQL 17 or later; this server runs PostgreSQL %s.' % subr.version_text
             if int(major) < 17 else 'value of streaming must be one of') in failover['msg'], failover['msg']
     assert catalog(subr, name) is None and catalog(subr, 'Mixed Case') is None
+
+
+def test_server_warnings_are_task_warnings_and_connect_timeout_is_added(ansible, pg_pair, major):
+    """Issue 10 item 18: two servers feeding each other, origin = none with copy_data: PostgreSQL warns that
+    the copy might bring rows of another origin; the task shows that warning. A conninfo without
+    connect_timeout gets the module's default, returned, and a re-run is unchanged."""
+    if int(major) < 16:
+        pytest.skip('origin needs PostgreSQL 16')
+    pub, subr = pg_pair
+    table, forth, back, name_forth, name_back = (random_name('t'), random_name('pub'), random_name('pub'),
+                                                 random_name('sub'), random_name('sub'))
+    make_table(pub, subr, table, rows=2)
+    make_publication(pub, forth, table)
+    make_publication(subr, back, table)
+    info = conninfo(subr)
+    del info['connect_timeout']
+    args = dict(pub.login, db='postgres', name=name_back, publications=[back], conninfo=info, origin='none')
+    try:
+        # subr's table is itself subscribed (from pub): a copy from it may carry pub's own rows back.
+        run_sql(subr, "CREATE SUBSCRIPTION {} CONNECTION %s PUBLICATION {} WITH (copy_data = false)",
+                name_forth, forth, params=(make_dsn(**conninfo(pub)),))
+        run = ansible.tasks([{FQCN: args}, {FQCN: args}])
+        created, again = [r['result'] for r in run.results]
+        assert created['changed'] is True and not created.get('failed'), created.get('msg')
+        warnings = created.get('warnings') or []
+        assert [w for w in warnings if 'requested copy_data with origin = NONE but might copy data that had a '
+                'different origin' in w and name_back in w], warnings
+        assert SUPERUSER_PASSWORD not in json.dumps(created)
+        assert created['conninfo']['connect_timeout'] == '10' and 'connect_timeout=10' in created['queries'][0]
+        assert parse_dsn(catalog(pub, name_back)['conninfo'])['connect_timeout'] == '10'
+        assert again['changed'] is False and again['queries'] == [] and not again.get('warnings'), again
+    finally:
+        drop_everything(subr, pub, subs=[name_back], pubs=[back])
+        drop_everything(pub, subr, subs=[name_forth], pubs=[forth], tables=[table])

@@ -37,3 +37,23 @@ def test_unix_socket_wins_over_host():
     params = dict((k, v.get('default')) for k, v in _connection.CONNECTION_ARGUMENT_SPEC.items())
     params.update(login_host='db1', login_unix_socket='/run/postgresql')
     assert _connection.connect_params(params, 'x')['host'] == '/run/postgresql'
+
+
+def test_statement_timeout_goes_into_the_startup_options():
+    params = dict((k, v.get('default')) for k, v in _connection.CONNECTION_ARGUMENT_SPEC.items())
+    out = _connection.connect_params(params, 'x', statement_timeout=45.0)
+    assert out['options'].endswith(' -c statement_timeout=45000')
+    assert _connection.connect_params(params, 'x', statement_timeout=0.0001)['options'].endswith('=1')
+    assert 'statement_timeout' not in _connection.connect_params(params, 'x', statement_timeout=0)['options']
+
+
+def test_server_warnings_are_the_warning_notices():
+    notices = ['NOTICE:  created replication slot "s" on publisher\n',
+               'WARNING:  subscription "s" requested copy_data with origin = NONE but might copy data that had a '
+               'different origin\nDETAIL:  The subscription subscribes to a publication (p) that contains tables '
+               'that are written to by other subscriptions.\n',
+               'warning:  lower case\n', 'WARNING:  \n', 'no severity']
+    assert _connection.server_warnings(notices) == [
+        'subscription "s" requested copy_data with origin = NONE but might copy data that had a different origin\n'
+        'DETAIL:  The subscription subscribes to a publication (p) that contains tables that are written to by '
+        'other subscriptions.', 'lower case']

@@ -56,3 +56,12 @@ def test_conninfo_round_trip(params):
     text = _driver.make_dsn(**params)
     parsed = _driver.parse_dsn(text)
     assert dict((k, v) for k, v in parsed.items() if v) == dict((k, v) for k, v in params.items() if v)
+
+
+def test_psycopg3_notices_read_like_libpq_ones():
+    diag = types.SimpleNamespace(severity='WARNUNG', severity_nonlocalized='WARNING', message_primary='copy might mix',
+                                 message_detail='tables written by others', message_hint=None)
+    assert _driver._notice_text(diag) == 'WARNING:  copy might mix\nDETAIL:  tables written by others'
+    diag = types.SimpleNamespace(severity='NOTICE', severity_nonlocalized=None, message_primary='hello',
+                                 message_detail=None, message_hint='do this')
+    assert _driver._notice_text(diag) == 'NOTICE:  hello\nHINT:  do this'

@@ -33,4 +33,7 @@ def test_where_leaves_other_errors_alone():
 
 def test_sync_timeout_returns_the_tables():
     exc = _subscription.SyncTimeout('1 of 1 table(s) not ready', [dict(name='public.a')], 1.5)
-    assert exc.extra == dict(tables=[dict(name='public.a')], waited=1.5) and str(exc) == '1 of 1 table(s) not ready'
+    assert exc.extra == dict(tables=[dict(name='public.a')], waited=1.5, sync_timed_out=True)
+    assert str(exc) == '1 of 1 table(s) not ready'
+    failed = _subscription.SyncFailed('disabled', [], 0.2, dict(sync_error_count=3, apply_error_count=0))
+    assert failed.extra == dict(tables=[], waited=0.2, sync_timed_out=False, sync_error_count=3, apply_error_count=0)

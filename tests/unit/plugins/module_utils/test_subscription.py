@@ -217,3 +217,69 @@ def test_catalog_query_without_conninfo_and_with_origin():
 ])
 def test_describe(tables, text):
     assert sub.describe(tables) == text
+
+
+@pytest.mark.parametrize('given, stored, compare, write', [
+    # creation: the default is added
+    (dict(host='h'), None, dict(host='h'), dict(host='h', connect_timeout='10')),
+    # the user's own value always wins
+    (dict(host='h', connect_timeout='3'), dict(host='h', connect_timeout='30'), dict(host='h', connect_timeout='3'),
+     dict(host='h', connect_timeout='3')),
+    # none given: the stored value is kept and not compared
+    (dict(host='h'), dict(host='h', connect_timeout='30'), dict(host='h', connect_timeout='30'),
+     dict(host='h', connect_timeout='30')),
+    # none given, none stored (made before the default): not compared; written with the default when altered
+    (dict(host='h'), dict(host='h'), dict(host='h'), dict(host='h', connect_timeout='10')),
+])
+def test_conninfo_connect_timeout(given, stored, compare, write):
+    assert sub.conninfo_to_compare(given, stored) == compare
+    assert sub.conninfo_to_write(given, stored) == write
+    assert 'connect_timeout' not in given or given['connect_timeout'] == '3'
+
+
+@pytest.mark.parametrize('info, text', [
+    (dict(host='rhino', port='5433', dbname='zoo'), 'the publisher at rhino port 5433 (database zoo)'),
+    (dict(hostaddr='10.0.0.1'), 'the publisher at 10.0.0.1 port 5432'),
+    ({}, 'the publisher at the default host port 5432'),
+])
+def test_publisher_words(info, text):
+    assert sub.publisher_words(info) == text
+
+
+def test_default_timeouts_fail_a_silent_publisher_within_a_minute():
+    from ansible_collections.pgops.logical_replication.plugins.module_utils import _connection
+    assert sub.DEFAULT_STATEMENT_TIMEOUT + _connection.CANCEL_GRACE < 60
+
+
+@pytest.mark.parametrize('version, present, absent', [
+    (140000, ['NULL::bigint AS sync_error_count', 'w.relid IS NULL LIMIT 1) AS apply_pid'], ['pg_stat_subscription_stats']),
+    (PG15, ['st.sync_error_count', 'st.apply_error_count', 'w.relid IS NULL LIMIT 1'], ['leader_pid']),
+    (PG16, ['w.leader_pid IS NULL'], ['worker_type']),
+    (PG17, ["w.worker_type = 'apply'"], ['leader_pid']),
+])
+def test_tables_query(version, present, absent):
+    query = sub.tables_query(version)
+    assert all(c in query for c in present) and not any(c in query for c in absent), query
+    assert query.count('%(oid)s') >= 3 and query.count('%') == query.count('%(oid)s')
+
+
+def test_sync_errors_count_only_while_one_apply_worker_stays_up():
+    errors = sub.SyncErrors(confirm=1.0)
+    assert errors.update(None, 7, 0.0) is False                          # before 15: nothing to read
+    errors = sub.SyncErrors(confirm=1.0)
+    assert errors.update(2, None, 0.0) is False                          # no apply worker yet
+    assert errors.update(2, 100, 0.1) is False                           # baseline 2 for worker 100
+    assert errors.update(3, 100, 0.2) is False                           # grew: wait for confirmation
+    assert errors.update(3, 100, 0.9) is False
+    assert errors.update(3, 100, 1.2) is True                            # still the same worker 1 s later
+    assert errors.during_wait(3) == 1
+
+
+def test_sync_errors_of_a_publisher_outage_do_not_count():
+    errors = sub.SyncErrors(confirm=1.0)
+    errors.update(0, 100, 0.0)
+    assert errors.update(1, 100, 0.1) is False                           # the copy broke ...
+    assert errors.update(1, None, 0.3) is False                          # ... and so did the apply worker
+    assert errors.update(2, 200, 5.0) is False                           # a new worker: new baseline
+    assert errors.update(2, 200, 9.0) is False                           # no new error since: waiting
+    assert errors.during_wait(2) == 2
