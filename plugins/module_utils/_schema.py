@@ -76,6 +76,12 @@ SELECT json_build_object(
       'columns', (SELECT coalesce(json_agg(json_build_object(
             'name', a.attname, 'type', {qualified_type}, 'not_null', a.attnotnull,
             'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+            'expression', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+            'expression_columns', ARRAY(SELECT ea.attname FROM pg_depend d JOIN pg_attribute ea
+                                          ON ea.attrelid = d.refobjid AND ea.attnum = d.refobjsubid
+                                        WHERE d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                                          AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ad.adrelid
+                                          AND d.refobjsubid > 0 AND d.refobjsubid <> a.attnum AND a.attgenerated <> ''),
             'default_builtin', NOT EXISTS (
                 SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
                    AND d.refobjid >= {first_normal_oid}
@@ -136,6 +142,9 @@ def published_query(version):
         attnames = 'p.attnames::text[]'
         published = 'ARRAY(SELECT DISTINCT x FROM pt p2, unnest(p2.attnames) x WHERE p2.relid = pt.relid)'
         published_column = 'a.attname = ANY(t.published)'
+        if not _versions.supports('publication_generated_columns', version):
+            # before 18 generated columns are never sent, though 15 and 16 list them in attnames
+            published_column += " AND a.attgenerated = ''"
     else:   # no column lists: every column but generated ones is published
         attnames = 'NULL::text[]'
         published = 'NULL::text[]'
@@ -331,7 +340,7 @@ def plan(published, state, create_tables=True, add_columns=True, create_extensio
         if here is None:
             if create_tables:
                 tables.append(table)
-                for ext, uses in needed_extensions(table, indexes=True).items():
+                for ext, uses in needed_extensions(table, created_columns(table), indexes=True).items():
                     needed.setdefault(ext, []).extend(uses)
             continue
         if not add_columns:
@@ -359,7 +368,7 @@ def plan(published, state, create_tables=True, add_columns=True, create_extensio
         else:
             extensions.append((ext, (info.get(ext) or {}).get('schema') or 'public'))
 
-    for table, column in [(t, c) for t in tables for c in published_columns(t)] + columns:
+    for table, column in [(t, c) for t in tables for c in created_columns(t)] + columns:
         if column['type'] not in state['types'] and not column.get('extension'):
             problems.append('type %s of %s.%s exists neither on the subscriber nor in an extension: create it '
                             'there first' % (column['type'], _sql.display_name((table['schema'], table['table'])),
@@ -415,10 +424,20 @@ def kept_default(column):
     return None
 
 
+def created_columns(table):
+    """The columns a created table gets: the published ones, and the generated ones the publisher computes
+    (never sent before PostgreSQL 18) whose expression uses built-ins and created columns only."""
+    published = set(c['name'] for c in published_columns(table))
+    return [c for c in table['columns'] if c['name'] in published or (
+        c.get('generated') and c.get('expression') and c.get('default_builtin')
+        and set(c.get('expression_columns') or []) <= published)]
+
+
 def table_statements(table):
-    """CREATE TABLE with the published columns, then its indexes and replica identity."""
+    """CREATE TABLE with the published (and computable generated) columns, then its indexes and replica
+    identity."""
     name = _sql.ident(table['schema'], table['table'])
-    columns = published_columns(table)
+    columns = created_columns(table)
     created = set(c['name'] for c in columns)
     out, parts, owned = [], [], []
     for column in columns:
@@ -427,7 +446,9 @@ def table_statements(table):
             words += [_sql.fragment('COLLATE'), server_text(column['collation'])]
         kind = kept_default(column)
         seq = column.get('sequence')
-        if kind == 'identity':
+        if not column['published']:
+            words.append(_sql.stmt('GENERATED ALWAYS AS ({}) STORED', server_text(column['expression'])))
+        elif kind == 'identity':
             words.append(_sql.stmt('GENERATED {} AS IDENTITY',
                                    _sql.fragment('ALWAYS' if column['identity'] == 'a' else 'BY DEFAULT')))
             if seq:
@@ -476,8 +497,9 @@ def after_state(state, planned):
     tables = dict(state['tables'])
     for table in planned['tables']:
         tables[(table['schema'], table['table'])] = [
-            dict(name=c['name'], type=c['type'], not_null=c['not_null'], has_default=kept_default(c) is not None)
-            for c in published_columns(table)]
+            dict(name=c['name'], type=c['type'], not_null=c['not_null'],
+                 has_default=kept_default(c) is not None or not c['published'])
+            for c in created_columns(table)]
     for table, column in planned['columns']:
         key = (table['schema'], table['table'])
         tables[key] = tables[key] + [dict(name=column['name'], type=column['type'], not_null=False,

@@ -71,7 +71,9 @@ options:
         C(0), C('x'::text), ...), or is the C(nextval) of the column's own C(serial) sequence (the sequence
         is created too, with the same parameters; M(pgops.logical_replication.sequence_sync) moves it on).
         Other defaults (user or extension functions, other sequences) are left out. Identity columns keep
-        their identity and sequence parameters."
+        their identity and sequence parameters. A generated column (which the publisher computes and, before
+        PostgreSQL 18, never sends) is created as C(GENERATED ALWAYS AS (...) STORED) when its expression uses
+        built-ins and created columns only."
       - Foreign keys, check and exclusion constraints, triggers, policies, grants, comments, partitioning and
         storage parameters are not created. A partition or partitioned table becomes a plain table. The
         tables are owned by the role the module connects as (or O(session_role)).

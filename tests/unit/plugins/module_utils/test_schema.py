@@ -10,10 +10,10 @@ from ansible_collections.pgops.logical_replication.plugins.module_utils import _
 
 
 def col(name, type_='integer', published=True, not_null=False, default=None, builtin=True, identity=None,
-        extension=None, sequence=None, collation=None):
+        extension=None, sequence=None, collation=None, generated=None, expression=None, uses=()):
     return dict(name=name, type=type_, published=published, not_null=not_null, default=default,
-                default_builtin=builtin, identity=identity, generated=None, extension=extension,
-                sequence=sequence, collation=collation)
+                default_builtin=builtin, identity=identity, generated=generated, extension=extension,
+                sequence=sequence, collation=collation, expression=expression, expression_columns=list(uses))
 
 
 def table(name='abc', schema='public', columns=None, publications=('zoo',), constraints=None, indexes=None,
@@ -227,3 +227,17 @@ def test_publisher_params(options, expected):
 ])
 def test_published_query_by_version(mentions, version, present, absent):
     mentions(_schema.published_query(version), present + ['pg_get_indexdef', 'pg_depend', "'{}'::json"], absent)
+
+
+def test_generated_columns_are_created_when_computable():
+    t = table(columns=[col('id', not_null=True), col('v', 'text', published=False),
+                       col('twice', generated='s', published=False, expression='(id * 2)', uses=['id']),
+                       col('of_v', 'text', generated='s', published=False, expression='upper(v)', uses=['v']),
+                       col('odd', generated='s', published=False, expression='f(id)', uses=['id'], builtin=False)])
+    statements = [render(s) for s in _schema.statements(_schema.plan(published(t), state({})))]
+    assert statements == ['CREATE TABLE "public"."abc" ("id" integer NOT NULL, "twice" integer GENERATED ALWAYS AS '
+                          '((id * 2)) STORED, CONSTRAINT "abc_pkey" PRIMARY KEY (id))']
+    # a generated column on the subscriber is never a NOT NULL column nobody sends
+    after = _schema.after_state(state({}), _schema.plan(published(t), state({})))
+    assert after['tables'][('public', 'abc')][1] == dict(name='twice', type='integer', not_null=False,
+                                                         has_default=True)
