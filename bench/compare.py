@@ -305,7 +305,19 @@ class Bench(object):
             pick = [r for r in rows if r['phase'] == 'rerun' and r['kind'] == 'ours']
             if pick:
                 last = pick[-1]
-                add('%d task starts, %d module task slots that ran.\n' % (last['tasks'], last['modules']))
+                add('%d task starts, %d module task slots that ran (%d tables, round %d).\n' % (
+                    last['tasks'], last['modules'], last['size'], last['round']))
+                plays = OrderedDict()
+                for play, _task, action, seconds, ran in last['slots']:
+                    entry = plays.setdefault(play, [0, 0, 0.0])
+                    entry[0] += 1
+                    entry[1] += 1 if ran and action.startswith('pgops') else 0
+                    entry[2] += seconds
+                add('| play | task starts | module tasks that ran | seconds |')
+                add('|---|---|---|---|')
+                for play, (count, modules, seconds) in plays.items():
+                    add('| %s | %d | %d | %.2f |' % (play, count, modules, seconds))
+                add('')
                 add('| play | task | action | ran | seconds |')
                 add('|---|---|---|---|---|')
                 for play, task, action, seconds, ran in last['slots']:
