@@ -212,8 +212,8 @@ class WalConfig(Manager):
     def run(self):
         wanted = requested(self.params)
         limit, _special = _versions.backend_limit(self.session.version)
-        names = set(wanted) | set(SIZED) | set(limit) | set(START_CHECKED) | {'max_sync_workers_per_subscription',
-                                                                               'allow_alter_system'}
+        names = set(wanted) | set(SIZED) | set(limit) | set(START_CHECKED)
+        names |= {'max_sync_workers_per_subscription', 'allow_alter_system'}
         rows = _catalog.settings(self.session, sorted(names))
         missing = sorted(n for n in wanted if n not in rows)
         for name in missing:
