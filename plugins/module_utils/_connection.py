@@ -60,8 +60,10 @@ def connect_params(params, application_name, statement_timeout=None):
     every statement of the session without a statement of its own.
     """
     # A server made read-only for its users (switchover sets default_transaction_read_only)
-    # must stay manageable: the module's own session writes when it has to.
-    options = '-c default_transaction_read_only=off'
+    # must stay manageable: the module's own session writes when it has to. Literals and the
+    # server's deparsed expressions (row filters) follow one rule whatever the database's
+    # default: standard_conforming_strings on (a backslash in '...' is an ordinary character).
+    options = '-c default_transaction_read_only=off -c standard_conforming_strings=on'
     if statement_timeout:
         options += ' -c statement_timeout=%d' % max(1, int(round(statement_timeout * 1000)))
     mapping = dict(

@@ -15,11 +15,13 @@ __metaclass__ = type
 import json
 import uuid
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _errors, _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 PUBLISH_OPERATIONS = ('insert', 'update', 'delete', 'truncate')
-TABLE_KEYS = ('name', 'columns', 'where')
+TABLE_KEYS = ('name', 'columns', 'where', 'only')
 RELKIND_WORDS = {
     'v': 'a view', 'm': 'a materialized view', 'f': 'a foreign table', 'S': 'a sequence',
     'i': 'an index', 'I': 'a partitioned index', 'c': 'a composite type', 't': 'a TOAST table',
@@ -37,55 +39,124 @@ def check_expression(text, what='where'):
     """Return a row filter unchanged when it is one self-contained SQL expression, else raise PgOpsError.
 
     A row filter is SQL by nature, so it is placed in the statement as written, inside
-    ``WHERE (...)``. This check makes sure it cannot leave those parentheses: outside string
-    literals and quoted identifiers the parentheses must balance and never close more than they
-    opened, and there is no ``;`` and no comment. Quotes, ``E''`` escapes and dollar quotes
-    must be terminated.
+    ``WHERE (...)``. This check makes sure it cannot leave those parentheses. It splits the text
+    into tokens by the rules of PostgreSQL's own lexer with ``standard_conforming_strings = on``
+    (the module's session always runs with it on, whatever the database's default): ``'...'``
+    (backslash is an ordinary character), ``E'...'`` (backslash escapes), ``$tag$...$tag$``,
+    ``"..."``, identifiers (which may contain ``$``) and numbers. Outside those, the parentheses
+    must balance and never close more than they opened; a ``;``, a comment, a backslash, and a
+    ``$`` that starts no dollar quote are refused, and so is a number followed directly by a
+    quote or ``$`` (whose reading differs between server versions). Anything that cannot be
+    proven to stay inside the parentheses is refused.
     """
     if not isinstance(text, str) or not text.strip():
         raise PgOpsError('%s must be a non-empty SQL expression, e.g. "status = \'active\'".' % what)
     if '\x00' in text:
         raise PgOpsError('%s contains a NUL byte.' % what)
     depth = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "'":
-            escapes = i > 0 and text[i - 1] in 'eE' and (i == 1 or not (text[i - 2].isalnum() or text[i - 2] == '_'))
-            i = _skip_quoted(text, i, "'", escapes, what)
+    for kind, token in _tokens(text, what):
+        if kind != 'op':
             continue
-        if ch == '"':
-            i = _skip_quoted(text, i, '"', False, what)
-            continue
-        if ch == '$' and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == '_')):
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == '_'):
-                j += 1
-            tag = text[i:j + 1]
-            if j < n and text[j] == '$' and not tag[1:2].isdigit():
-                end = text.find(tag, j + 1)
-                if end < 0:
-                    raise PgOpsError('%s %r has an unterminated dollar-quoted string.' % (what, text))
-                i = end + len(tag)
-                continue
-        if text.startswith('--', i) or text.startswith('/*', i):
-            raise PgOpsError('%s %r contains an SQL comment; leave comments out of row filters.' % (what, text))
-        if ch == ';':
-            raise PgOpsError('%s %r contains ";": a row filter is one expression, not statements.' % (what, text))
-        if ch == '(':
+        if token == '(':
             depth += 1
-        elif ch == ')':
+        elif token == ')':
             depth -= 1
             if depth < 0:
                 raise PgOpsError('%s %r closes a parenthesis it did not open.' % (what, text))
-        i += 1
     if depth:
         raise PgOpsError('%s %r has %d unclosed parenthes%s.' % (what, text, depth, 'is' if depth == 1 else 'es'))
     return text
 
 
+_SPACE = ' \t\n\r\f\v'
+
+
+def _ident_start(ch):
+    """A character that starts an identifier, as PostgreSQL's lexer sees it (every byte >= 0x80 of a
+    multibyte character is one)."""
+    return ('a' <= ch <= 'z') or ('A' <= ch <= 'Z') or ch == '_' or ord(ch) >= 0x80
+
+
+def _tag_char(ch):
+    return _ident_start(ch) or '0' <= ch <= '9'
+
+
+def _tokens(text, what='where'):
+    """The (kind, text) tokens of an expression, in order (a generator): kinds space, word, number,
+    param, string, estring, dollar, qident and op (one character). Raises PgOpsError, when it gets
+    there, for what check_expression refuses besides the parentheses."""
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        start = i
+        if ch in _SPACE:
+            while i < n and text[i] in _SPACE:
+                i += 1
+            yield ('space', text[start:i])
+            continue
+        if _ident_start(ch):
+            while i < n and (_tag_char(text[i]) or text[i] == '$'):
+                i += 1
+            word = text[start:i]
+            if i < n and text[i] == "'" and word in ('e', 'E'):
+                i = _skip_quoted(text, i, "'", True, what)
+                yield ('estring', text[start:i])
+                continue
+            yield ('word', word)
+            continue
+        if '0' <= ch <= '9' or (ch == '.' and i + 1 < n and '0' <= text[i + 1] <= '9'):
+            while i < n and (text[i].isascii() and (text[i].isalnum() or text[i] in '_.')):
+                i += 1
+            if i < n and text[i] in "'$":
+                raise PgOpsError('%s %r has a number directly followed by %s; put a space or an operator between '
+                                 'them.' % (what, text, text[i]))
+            yield ('number', text[start:i])
+            continue
+        if ch == "'":
+            i = _skip_quoted(text, i, "'", False, what)
+            yield ('string', text[start:i])
+            continue
+        if ch == '"':
+            i = _skip_quoted(text, i, '"', False, what)
+            yield ('qident', text[start:i])
+            continue
+        if ch == '$':
+            j = i + 1
+            if j < n and '0' <= text[j] <= '9':
+                while j < n and '0' <= text[j] <= '9':
+                    j += 1
+                yield ('param', text[i:j])
+                i = j
+                continue
+            if j < n and _ident_start(text[j]):
+                while j < n and _tag_char(text[j]):
+                    j += 1
+            if j < n and text[j] == '$':
+                tag = text[i:j + 1]
+                end = text.find(tag, j + 1)
+                if end < 0:
+                    raise PgOpsError('%s %r has an unterminated dollar-quoted string.' % (what, text))
+                i = end + len(tag)
+                yield ('dollar', text[start:i])
+                continue
+            raise PgOpsError('%s %r has a "$" that starts no dollar-quoted string ($tag$...$tag$).' % (what, text))
+        if text.startswith('--', i) or text.startswith('/*', i):
+            raise PgOpsError('%s %r contains an SQL comment; leave comments out of row filters.' % (what, text))
+        if ch == ';':
+            raise PgOpsError('%s %r contains ";": a row filter is one expression, not statements.' % (what, text))
+        if ch == '\\':
+            raise PgOpsError(
+                '%s %r has a backslash outside a string. The module runs with standard_conforming_strings = on, '
+                "as PostgreSQL does by default: a backslash inside '...' is an ordinary character and does not escape "
+                "the closing quote; write E'...' for backslash escapes (E'it\\'s')." % (what, text))
+        yield ('op', ch)
+        i += 1
+
+
 def _skip_quoted(text, start, quote, backslash_escapes, what):
+    """The index after the quoted string or identifier that starts at ``start`` (its quote; for
+    ``E'...'`` the quote after the E)."""
     i = start + 1
     n = len(text)
     while i < n:
@@ -104,81 +175,59 @@ def _skip_quoted(text, start, quote, backslash_escapes, what):
 
 
 def normalise_expression(text):
-    """A cheap comparable form of a filter: whitespace collapsed outside quotes, outer parentheses removed.
+    """A cheap comparable form of a filter: whitespace collapsed between tokens, outer parentheses removed.
 
     Used only to avoid asking the server when the requested text already equals what it stores
     (``e > 5`` and ``(e > 5)``); anything else is compared with the server's own deparsed form.
+    A text with forms the server never prints (``E'...'``, dollar quotes) or that does not
+    tokenize is returned as it is, so it is compared by the server.
     """
     if text is None:
         return None
-    out = []
-    i = 0
-    n = len(text)
-    pending_space = False
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            pending_space = True
-            i += 1
-            continue
-        if pending_space and out:
-            out.append(' ')
-        pending_space = False
-        if ch in ("'", '"'):
-            j = i + 1
-            while j < n:
-                if text[j] == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(text[i:j + 1])
-            i = j + 1
-            continue
-        out.append(ch)
-        i += 1
-    result = ''.join(out).strip()
-    while result.startswith('(') and result.endswith(')') and _outer_pair(result):
-        result = result[1:-1].strip()
-    return result
+    try:
+        tokens = list(_tokens(text))
+    except PgOpsError:
+        return text
+    if any(kind in ('estring', 'dollar') for kind, _token in tokens):
+        return text
+    while tokens and tokens[0][0] == 'space':
+        tokens.pop(0)
+    while tokens and tokens[-1][0] == 'space':
+        tokens.pop()
+    while len(tokens) >= 2 and tokens[0] == ('op', '(') and tokens[-1] == ('op', ')') and _outer_pair(tokens):
+        tokens = tokens[1:-1]
+        while tokens and tokens[0][0] == 'space':
+            tokens.pop(0)
+        while tokens and tokens[-1][0] == 'space':
+            tokens.pop()
+    return ''.join(' ' if kind == 'space' else token for kind, token in tokens)
 
 
-def _outer_pair(text):
-    """True when the first '(' of text closes at its last character (quotes respected)."""
+def _outer_pair(tokens):
+    """True when the first token, '(', closes at the last token."""
     depth = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in ("'", '"'):
-            j = text.find(ch, i + 1)
-            while j >= 0 and j + 1 < n and text[j + 1] == ch:
-                j = text.find(ch, j + 2)
-            if j < 0:
-                return False
-            i = j + 1
+    for index, (kind, token) in enumerate(tokens):
+        if kind != 'op':
             continue
-        if ch == '(':
+        if token == '(':
             depth += 1
-        elif ch == ')':
+        elif token == ')':
             depth -= 1
             if depth == 0:
-                return i == n - 1
-        i += 1
+                return index == len(tokens) - 1
     return False
 
 
 def parse_table(item):
-    """One element of ``tables``: "schema.table" or {name, columns, where} -> ((schema, table), spec)."""
+    """One element of ``tables``: "schema.table" or {name, columns, where, only} -> ((schema, table), spec)."""
     if isinstance(item, str):
         item = dict(name=item)
     if not isinstance(item, dict):
-        raise PgOpsError('Each element of tables must be a string "schema.table" or a dict with name, columns '
-                         'and where; got %r.' % (item,))
+        raise PgOpsError('Each element of tables must be a string "schema.table" or a dict with name, columns, '
+                         'where and only; got %r.' % (item,))
     unknown = sorted(set(item) - set(TABLE_KEYS))
     if unknown:
-        raise PgOpsError('tables element %r has unknown key(s) %s; the keys are name, columns and where.'
+        raise PgOpsError('tables element %r has unknown key(s) %s; the keys are name, columns, where and only.'
                          % (item.get('name'), ', '.join(unknown)))
     if not item.get('name'):
         raise PgOpsError('tables element %r has no name.' % (item,))
@@ -197,7 +246,15 @@ def parse_table(item):
     where = item.get('where')
     if where is not None:
         check_expression(where, 'tables[%s].where' % item['name'])
-    return key, dict(columns=columns, where=where)
+    only = item.get('only')
+    if only is None:
+        only = False
+    if not isinstance(only, bool):
+        try:
+            only = boolean(only, strict=True)
+        except TypeError:
+            raise PgOpsError('tables[%s].only must be true or false; got %r.' % (item['name'], only))
+    return key, dict(columns=columns, where=where, only=only)
 
 
 def parse_params(params):
@@ -255,7 +312,7 @@ def features(spec):
 # -- reading the catalog ------------------------------------------------------------------------------
 
 READ_QUERY = """
-WITH pub AS (
+WITH RECURSIVE pub AS (
   SELECT p.oid, p.puballtables AS all_tables,
          ARRAY_REMOVE(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
                             CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END], NULL) AS publish,
@@ -264,11 +321,26 @@ WITH pub AS (
          pg_get_userbyid(p.pubowner) AS owner,
          obj_description(p.oid, 'pg_publication') AS comment
   FROM pg_publication p WHERE p.pubname = %(name)s
-), wanted AS (
-  SELECT w.nsp, w.rel, w.ord, c.oid AS relid, c.relkind, c.relpersistence, c.relreplident
-  FROM unnest(%(t_schemas)s::text[], %(t_names)s::text[]) WITH ORDINALITY AS w(nsp, rel, ord)
+), listed AS (
+  SELECT w.nsp, w.rel, w.ord, w.only_table, c.oid AS relid, c.relkind, c.relpersistence, c.relreplident
+  FROM unnest(%(t_schemas)s::text[], %(t_names)s::text[], %(t_only)s::bool[]) WITH ORDINALITY
+       AS w(nsp, rel, only_table, ord)
   LEFT JOIN pg_namespace n ON n.nspname = w.nsp
   LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel
+), inherited AS (
+  -- the inheritance descendants of a regular table listed without ONLY, which PostgreSQL publishes with it
+  SELECT l.ord, i.inhrelid AS relid FROM listed l JOIN pg_inherits i ON i.inhparent = l.relid
+  WHERE l.relkind = 'r' AND NOT l.only_table
+  UNION
+  SELECT h.ord, i.inhrelid FROM inherited h JOIN pg_inherits i ON i.inhparent = h.relid
+), wanted AS (
+  SELECT l.nsp, l.rel, l.ord, NULL::text AS parent_nsp, NULL::text AS parent_rel,
+         l.relid, l.relkind, l.relpersistence, l.relreplident
+  FROM listed l
+  UNION ALL
+  SELECT n.nspname::text, c.relname::text, l.ord, l.nsp, l.rel, c.oid, c.relkind, c.relpersistence, c.relreplident
+  FROM inherited h JOIN listed l ON l.ord = h.ord JOIN pg_class c ON c.oid = h.relid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
 ), members AS (
   SELECT r.prrelid AS relid FROM pg_publication_rel r JOIN pub ON r.prpubid = pub.oid
 ), member_schemas AS (
@@ -289,7 +361,7 @@ SELECT
   COALESCE((SELECT json_agg(ms.nspname ORDER BY ms.nspname) FROM member_schemas ms), '[]') AS schemas,
   COALESCE((SELECT json_agg(json_build_object(
         'schema', w.nsp, 'table', w.rel, 'exists', w.relid IS NOT NULL, 'relkind', w.relkind,
-        'persistence', w.relpersistence,
+        'persistence', w.relpersistence, 'parent_schema', w.parent_nsp, 'parent_table', w.parent_rel,
         'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                     WHERE a.attrelid = w.relid AND a.attnum > 0 AND NOT a.attisdropped),
         'identity', w.relreplident,
@@ -301,7 +373,7 @@ SELECT
                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])
                   WHERE i.indrelid = w.relid
                     AND CASE WHEN w.relreplident = 'd' THEN i.indisprimary ELSE i.indisreplident END)
-            END) ORDER BY w.ord) FROM wanted w), '[]') AS requested_tables,
+            END) ORDER BY w.ord, w.parent_nsp IS NOT NULL, w.nsp, w.rel) FROM wanted w), '[]') AS requested_tables,
   COALESCE((SELECT json_agg(s.nsp ORDER BY s.nsp) FROM unnest(%(schemas)s::text[]) AS s(nsp)
             WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = s.nsp)), '[]') AS missing_schemas,
   (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) AS superuser,
@@ -354,6 +426,7 @@ def read_params(spec):
     return dict(
         name=spec['name'],
         t_schemas=[k[0] for k in keys], t_names=[k[1] for k in keys],
+        t_only=[bool(spec['tables'][k].get('only')) for k in keys],
         schemas=spec['schemas'] or [],
         tables_managed=spec['tables'] is not None,
         schemas_managed=spec['schemas'] is not None,
@@ -416,13 +489,67 @@ def desired_state(spec, current, session_user):
                 comment=comment)
 
 
+def with_children(spec, row):
+    """The request with the inheritance children PostgreSQL publishes along with a table listed without
+    ``only``: every descendant (found by the read query), with the column list and row filter of the
+    listed table it descends from, as ``FOR TABLE parent`` gives them. Raises PgOpsError when a
+    table would get two different ones (it is listed itself, or descends from two listed tables).
+    """
+    if spec['tables'] is None:
+        return spec
+    tables = dict(spec['tables'])
+    problems = []
+    for t in row['requested_tables'] or []:
+        if t.get('parent_schema') is None:
+            continue
+        key, parent = (t['schema'], t['table']), (t['parent_schema'], t['parent_table'])
+        inherited = dict(columns=spec['tables'][parent]['columns'], where=spec['tables'][parent]['where'],
+                         only=True, parent=parent)
+        have = tables.get(key)
+        if have is None:
+            tables[key] = inherited
+            continue
+        if (same_columns(have['columns'], inherited['columns'])
+                and normalise_expression(have['where']) == normalise_expression(inherited['where'])):
+            continue
+        problems.append('%s is an inheritance child of %s, which is listed without only: true, so PostgreSQL '
+                        'publishes it with the column list and row filter of %s; it is also %s with a different '
+                        'one' % (_sql.display_name(key), _sql.display_name(parent), _sql.display_name(parent),
+                                 'a child of %s' % _sql.display_name(have['parent']) if have.get('parent')
+                                 else 'listed itself'))
+    if problems:
+        raise PgOpsError('Cannot reconcile publication %s: %s. Give the parent only: true (and list its children '
+                         'as they should be published), or give them the same column list and row filter. Nothing '
+                         'was changed.' % (spec['name'], '; '.join(problems)), problems=problems)
+    return dict(spec, tables=tables)
+
+
 # -- validation -------------------------------------------------------------------------------------------
 
+def requested_tables(row):
+    """The read query's requested tables, each once: a table listed itself and also an inheritance child
+    of a listed table (or a child of two) appears once, as listed (else as the first child)."""
+    rows = row['requested_tables'] or []
+    seen = set((t['schema'], t['table']) for t in rows if t.get('parent_schema') is None)
+    out = [t for t in rows if t.get('parent_schema') is None]
+    for t in rows:
+        key = (t['schema'], t['table'])
+        if t.get('parent_schema') is not None and key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
+
+
 def validate_request(spec, row):
-    """Missing tables and schemas, relations that cannot be published, unknown columns, a missing owner."""
+    """Missing tables and schemas, relations that cannot be published, unknown columns, a missing owner.
+
+    ``spec`` is the request with the inheritance children (with_children)."""
     errors = []
-    for t in row['requested_tables'] or []:
+    for t in requested_tables(row):
         shown = _sql.display_name((t['schema'], t['table']))
+        if t.get('parent_schema') is not None:
+            shown += (' (an inheritance child of %s, which is listed without only: true)'
+                      % _sql.display_name((t['parent_schema'], t['parent_table'])))
         if not t['exists']:
             errors.append('table %s does not exist' % shown)
             continue
@@ -458,7 +585,7 @@ def identity_problems(spec, row, desired, filter_columns=None):
              'i': 'REPLICA IDENTITY USING INDEX on an index that is gone'}
     for t in row['identity_problems'] or []:
         problems.append('%s (%s)' % (_sql.display_name((t['schema'], t['table'])), words.get(t['identity'], '?')))
-    for t in row['requested_tables'] or []:
+    for t in requested_tables(row):
         if not t['exists'] or t['relkind'] != 'r':
             continue
         columns = desired['tables'].get((t['schema'], t['table']), {}).get('columns')
@@ -536,8 +663,15 @@ def table_differences(current, desired, normalised):
 
 # -- composing statements --------------------------------------------------------------------------------
 
+def only(key):
+    """``ONLY "schema"."table"``: every statement names each member itself (the module adds the inheritance
+    children of a table listed without ``only`` as members of their own), so PostgreSQL never adds or
+    drops a child behind the module's back."""
+    return _sql.stmt('ONLY {}', _sql.ident(*key))
+
+
 def table_item(key, spec):
-    parts = [_sql.ident(*key)]
+    parts = [only(key)]
     if spec.get('columns'):
         parts.append(_sql.stmt('({})', _sql.join([_sql.ident(c) for c in spec['columns']])))
     if spec.get('where') is not None:
@@ -614,7 +748,7 @@ def membership_statements(name, current, desired, normalised):
     add_tables = sorted(set(added) | set(changed))
     if drop_tables:
         statements.append(_sql.stmt('ALTER PUBLICATION {} DROP TABLE {}', pub,
-                                    _sql.join([_sql.ident(*k) for k in drop_tables])))
+                                    _sql.join([only(k) for k in drop_tables])))
     if schemas_dropped:
         statements.append(_sql.stmt('ALTER PUBLICATION {} DROP TABLES IN SCHEMA {}', pub,
                                     _sql.join([_sql.ident(s) for s in schemas_dropped])))

@@ -13,6 +13,8 @@ version_added: 0.1.0
 description:
   - Creates, alters and drops a publication (C(CREATE/ALTER/DROP PUBLICATION)) in the database
     O(db) (the database the module connects to).
+  - The session runs with C(standard_conforming_strings = on) (set when connecting), whatever the database's
+    default, so row filters are read and written with that rule (see O(tables)).
   - Membership, row filters, column lists, the published operations, the owner and the comment are
     reconciled B(in place) with C(ALTER PUBLICATION ... ADD/DROP TABLE), C(ADD/DROP TABLES IN SCHEMA),
     C(SET) of options, C(OWNER TO) and C(COMMENT ON PUBLICATION). Only a switch between O(all_tables=true)
@@ -60,7 +62,17 @@ options:
       - The tables of the publication, B(exactly) (tables not listed are dropped from it). Left out, the
         table list is not changed (V([]) removes every table).
       - Each element is a string V(schema.table) (a name without a schema means V(public)), or a dict
-        with C(name), C(columns) and C(where).
+        with C(name), C(columns), C(where) and C(only).
+      - >-
+        Inheritance children follow their parent as in PostgreSQL, where C(FOR TABLE parent) (without
+        C(ONLY)) publishes every table that inherits from it, at any depth, with the parent's column list and
+        row filter: a regular table listed without C(only) stands for itself and all its inheritance
+        children, which appear in RV(tables) as members of their own. A child created later is added on the
+        next run. C(only=true) publishes the table alone (C(ONLY) in SQL) and drops its children from the
+        publication. A child that is also listed itself, or that descends from two listed tables, must get the
+        same column list and row filter from each, else the module stops before changing anything. The
+        partitions of a partitioned table are not members in either case (see O(publish_via_partition_root)).
+        The statements name each member with C(ONLY), so PostgreSQL adds or drops exactly the tables shown.
       - Names are taken as written, case included. Quote a part that contains a dot with double
         quotes, as in SQL (V("my.schema"."my table")).
       - C(columns) is the column list (PostgreSQL 15 or later); on PostgreSQL 15 to 18 it cannot be combined
@@ -68,7 +80,12 @@ options:
       - >-
         C(where) is the row filter, an SQL expression (PostgreSQL 15 or later), placed as written inside the
         parentheses of C(WHERE). It must be one expression; semicolons, comments and unbalanced parentheses
-        are refused. PostgreSQL stores filters in a normalised form (a filter V(status = 'x') on a varchar
+        are refused. The module's session always runs with C(standard_conforming_strings = on), whatever
+        the database's default, and the filter is split into tokens by the same rules as the server then uses
+        (C('...') in which a backslash is an ordinary character, C(E'...') with backslash escapes, dollar
+        quotes, quoted identifiers, names that contain C($)); a backslash outside a string, a C($) that opens
+        no dollar quote and a number directly followed by a quote are refused too, so a filter can never close
+        its parentheses and name other tables. PostgreSQL stores filters in a normalised form (a filter V(status = 'x') on a varchar
         column is stored with casts added and wrapped in parentheses); the module compares the server's
         form of the requested filter with the stored one, so a filter is not changed again on the next run.
       - With O(publish) containing V(update) or V(delete), the columns of a row filter and of the replica
@@ -179,6 +196,15 @@ EXAMPLES = r'''
     tables: [public.events]
     publish: [insert]
 
+- name: An inheritance parent with its children, and another parent alone (ONLY)
+  pgops.logical_replication.postgresql_publication:
+    db: shop
+    name: shop_history
+    tables:
+      - public.events          # and every table that inherits from it
+      - name: public.archive
+        only: true             # this table alone, not its children
+
 - name: Publish a partitioned table as its root, with a filter
   pgops.logical_replication.postgresql_publication:
     db: shop
@@ -223,7 +249,8 @@ all_tables:
 tables:
   description:
     - The tables listed in the publication (not those published through O(schemas) or O(all_tables)),
-      with their column list and row filter as PostgreSQL stores them.
+      with their column list and row filter as PostgreSQL stores them. The inheritance children of a table
+      listed without C(only) are members of their own and appear here.
   returned: when the publication exists
   type: list
   elements: dict
@@ -273,7 +300,7 @@ queries:
   returned: always
   type: list
   elements: str
-  sample: [ "ALTER PUBLICATION \"shop_eu\" ADD TABLE \"public\".\"orders\" WHERE (status = 'paid')" ]
+  sample: [ "ALTER PUBLICATION \"shop_eu\" ADD TABLE ONLY \"public\".\"orders\" WHERE (status = 'paid')" ]
 diff:
   description: The publication before and after (same keys as the return values).
   returned: when diff mode is on
@@ -325,6 +352,7 @@ class Publication(Manager):
             self.changes.set_diff(P.shown_state(current, self.version), dict(exists=False))
             return dict(exists=False)
 
+        spec = self.spec = P.with_children(spec, row)
         P.validate_request(spec, row)
         desired = P.desired_state(spec, current, row['current_user'])
         recreate = current['exists'] and current['all_tables'] != desired['all_tables']

@@ -194,8 +194,8 @@ def test_filters_and_column_lists_round_trip(ansible, pg, db):
     assert not results[4]['failed'] and not results[4]['changed'], results[4]
     assert [t['where'] for t in results[1]['tables']] == [t['where'] for t in stored]
     changed = results[5]
-    assert changed['queries'] == ['ALTER PUBLICATION "%s" DROP TABLE "public"."f3"' % name,
-                                  'ALTER PUBLICATION "%s" ADD TABLE "public"."f3" WHERE (status = \'z\')' % name]
+    assert changed['queries'] == ['ALTER PUBLICATION "%s" DROP TABLE ONLY "public"."f3"' % name,
+                                  'ALTER PUBLICATION "%s" ADD TABLE ONLY "public"."f3" WHERE (status = \'z\')' % name]
     cat = catalog(pg, dbname, name)
     assert dict((t, v['where']) for (s, t), v in cat['tables'].items()) == dict(
         (t['name'], t['where']) for t in stored[:2] + [dict(f3, where="((status)::text = 'z'::text)")] + stored[3:])
@@ -435,3 +435,134 @@ def test_clear_errors_before_any_change(ansible, pg, db, major):
     finally:
         drop_db(pg, dbname)
         pg.sql('DROP ROLE IF EXISTS %s' % role)
+
+
+# -- row filters where the database says standard_conforming_strings = off (issue 10, item 10) ------------
+
+def test_row_filters_cannot_leave_their_parentheses(ansible, pg, db):
+    dbname = db("""
+        CREATE TABLE t (id int PRIMARY KEY, v text, "ok$$$" boolean);
+        CREATE TABLE hidden (id int PRIMARY KEY, ssn text, "ok$$" text);
+        CREATE TABLE legit (id int PRIMARY KEY, v text);
+    """)
+    pg.sql('ALTER DATABASE "%s" SET standard_conforming_strings = off' % dbname)
+    base = dict(pg.login, db=dbname, publish=['insert'])
+    # with backslash escapes in '...' (standard_conforming_strings off) this closes the filter and lists
+    # public.hidden; the module's session has them off, so it is one string, a backslash and another string
+    hostile = "v = '\\' || ') , public.hidden WHERE (ssn <> '\\'x'"
+    # PostgreSQL reads ok$$$ as one name (identifiers may hold $), not as the start of a dollar quote
+    dollar = 'ok$$$) , public.hidden WHERE (ok$$ IS NOT NULL'
+    legit_filter = "v = 'C:\\new' OR v = 'it''s' OR v = E'a\\\\b\\'c' OR v = $q$x\\y$q$"
+    stored = "((v = 'C:\\new'::text) OR (v = 'it''s'::text) OR (v = 'a\\b''c'::text) OR (v = 'x\\y'::text))"
+    legit = dict(base, name='legit', tables=[dict(name='legit', where=legit_filter)])
+
+    def task(label, args):
+        return {'name': label, 'pgops.logical_replication.' + MODULE: args}
+
+    results = [r['result'] for r in ansible.tasks(quartet_tasks(MODULE, legit) + [
+        task('hostile', dict(base, name='hostile', tables=[dict(name='t', where=hostile)])),
+        task('dollar', dict(base, name='dollar', tables=[dict(name='t', where=dollar)])),
+        task('hostile added', dict(legit, tables=legit['tables'] + [dict(name='t', where=hostile)])),
+        task('dollar added', dict(legit, tables=legit['tables'] + [dict(name='t', where=dollar)])),
+    ], diff=True).results]
+    assert pg.value("SELECT count(*) FROM pg_publication_tables WHERE tablename = 'hidden'", dbname=dbname) == 0
+    assert [n for (n,) in pg.sql('SELECT pubname FROM pg_publication', dbname=dbname)] == ['legit']
+    applied = assert_quartet(results[:4])[1]
+    assert applied['tables'] == [dict(name='public.legit', schema='public', table='legit', columns=None,
+                                      where=stored)]
+    hostile_run, dollar_run, hostile_added, dollar_added = results[4:]
+    for result in (hostile_run, hostile_added):
+        assert result['failed'] and not result['changed'] and result['queries'] == [], result
+        assert 'has a backslash outside a string' in result['msg'] and 'standard_conforming_strings' in result['msg']
+    for result in (dollar_run, dollar_added):
+        assert result['failed'] and not result['changed'] and result['queries'] == [], result
+        assert 'closes a parenthesis it did not open' in result['msg']
+    assert catalog(pg, dbname, 'legit')['published'] == [('public', 'legit')]
+    # the stored constants hold the backslashes as written (read with the rule they were written with)
+    conn = pg.connect(dbname, options='-c standard_conforming_strings=on')
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SELECT pg_get_expr(prqual, prrelid) FROM pg_publication_rel')
+            assert cur.fetchall() == [(stored,)]
+            cur.execute("SELECT %s::text = ANY(ARRAY['C:\\new', 'it''s', E'a\\\\b\\'c', 'x\\y'])", ('a\\b\'c',))
+            assert cur.fetchone() == (True,)
+    finally:
+        conn.close()
+
+
+# -- inheritance: children follow a parent listed without only (issue 10, item 17) ------------------------
+
+def test_inheritance_children_follow_their_parent(ansible, pg, db):
+    dbname = db("""
+        CREATE TABLE parent (id int PRIMARY KEY, v text);
+        CREATE TABLE c1 (PRIMARY KEY (id)) INHERITS (parent);
+        CREATE TABLE c2 (PRIMARY KEY (id)) INHERITS (parent);
+        CREATE TABLE other (id int PRIMARY KEY);
+        CREATE PUBLICATION by_sql FOR TABLE parent, other;
+        CREATE TABLE fparent (id int PRIMARY KEY);
+        CREATE FOREIGN DATA WRAPPER w; CREATE SERVER s FOREIGN DATA WRAPPER w;
+        CREATE FOREIGN TABLE fchild () INHERITS (fparent) SERVER s;
+    """)
+    name = random_name('pub')
+    base = dict(pg.login, db=dbname, name=name)
+    follow = dict(base, tables=['parent', 'other'])
+    alone = dict(base, tables=[dict(name='parent', only=True), 'other'])
+    filtered = dict(base, tables=[dict(name='parent', where='id > 10'), 'other'], publish=['insert'])
+    # PostgreSQL's own FOR TABLE parent (no ONLY) published the children: the same request changes nothing
+    by_sql = {'name': 'as PostgreSQL made it', 'pgops.logical_replication.' + MODULE:
+              dict(base, name='by_sql', tables=['parent', 'other'])}
+    # a foreign table cannot be published: as a child it is refused, naming the way out
+    foreign = {'name': 'foreign child', 'pgops.logical_replication.' + MODULE:
+               dict(base, name='foreign', tables=['fparent'], publish=['insert'])}
+    tasks = (quartet_tasks(MODULE, follow) + quartet_tasks(MODULE, alone) + quartet_tasks(MODULE, filtered)
+             + [by_sql, foreign])
+    results = [r['result'] for r in ansible.tasks(tasks, diff=True).results]
+    quartets = [assert_quartet(results[i:i + 4]) for i in range(0, 12, 4)]
+
+    def members(result):
+        return [(t['name'], t['where']) for t in result['tables']]
+
+    def only(*names):
+        return ', '.join('ONLY "public"."%s"' % n for n in names)
+
+    created, single, with_filter = (q[1] for q in quartets)
+    assert created['queries'] == [
+        'CREATE PUBLICATION "%s" FOR TABLE %s WITH (publish = \'insert, update, delete, truncate\', '
+        'publish_via_partition_root = false)' % (name, only('c1', 'c2', 'other', 'parent'))]
+    assert members(created) == [('public.c1', None), ('public.c2', None), ('public.other', None),
+                                ('public.parent', None)]
+    assert single['queries'] == ['ALTER PUBLICATION "%s" DROP TABLE %s' % (name, only('c1', 'c2'))]
+    assert members(single) == [('public.other', None), ('public.parent', None)]
+    # check mode and diff agree with the real run
+    for check, applied in (q[:2] for q in quartets[:2]):
+        assert check['diff'] == applied['diff'] and check['tables'] == applied['tables']
+    # back to the children, with a filter on the parent: it is the children's filter too, as with
+    # FOR TABLE parent WHERE (...)
+    assert with_filter['queries'] == [
+        'ALTER PUBLICATION "%s" DROP TABLE %s' % (name, only('parent')),
+        'ALTER PUBLICATION "%s" ADD TABLE %s WHERE (id > 10), %s WHERE (id > 10), %s WHERE (id > 10)'
+        % (name, only('c1'), only('c2'), only('parent')),
+        'ALTER PUBLICATION "%s" SET (publish = \'insert\')' % name]
+    assert members(with_filter) == [('public.c1', '(id > 10)'), ('public.c2', '(id > 10)'),
+                                    ('public.other', None), ('public.parent', '(id > 10)')]
+    assert [t['name'] for t in quartets[2][0]['diff']['after']['tables']] == [
+        t['name'] for t in with_filter['diff']['after']['tables']]
+    assert not results[12]['changed'] and not results[12]['failed'], results[12]
+    assert results[13]['failed'] and not results[13]['changed'], results[13]
+    assert ('public.fchild (an inheritance child of public.fparent, which is listed without only: true) is a '
+            'foreign table') in results[13]['msg']
+    cat = catalog(pg, dbname, name)
+    assert cat['published'] == [('public', 'c1'), ('public', 'c2'), ('public', 'other'), ('public', 'parent')]
+    assert set(v['where'] for k, v in cat['tables'].items() if k != ('public', 'other')) == {'(id > 10)'}
+    assert catalog(pg, dbname, 'by_sql')['published'] == cat['published']
+
+    # a child created later follows its parent on the next run; with only: true it stays out
+    pg.sql('CREATE TABLE c3 (PRIMARY KEY (id)) INHERITS (c1)', dbname=dbname)
+    runs = [r['result'] for r in ansible.tasks([
+        {'name': 'grandchild', 'pgops.logical_replication.' + MODULE: filtered},
+        {'name': 'alone again', 'pgops.logical_replication.' + MODULE:
+         dict(filtered, tables=[dict(name='parent', where='id > 10', only=True), 'other'])},
+    ]).results]
+    assert runs[0]['queries'] == ['ALTER PUBLICATION "%s" ADD TABLE ONLY "public"."c3" WHERE (id > 10)' % name]
+    assert runs[1]['queries'] == ['ALTER PUBLICATION "%s" DROP TABLE %s' % (name, only('c1', 'c2', 'c3'))]
+    assert catalog(pg, dbname, name)['published'] == [('public', 'other'), ('public', 'parent')]

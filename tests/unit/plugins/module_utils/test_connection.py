@@ -30,7 +30,7 @@ def test_connect_params_drop_unset_and_name_the_application():
     assert out == {'user': 'postgres', 'password': 'pw', 'host': 'db1', 'port': 5432, 'dbname': 'postgres',
                    'sslmode': 'prefer', 'connect_timeout': 10,
                    'application_name': 'pgops.logical_replication.wal_config',
-                   'options': '-c default_transaction_read_only=off'}
+                   'options': '-c default_transaction_read_only=off -c standard_conforming_strings=on'}
 
 
 def test_unix_socket_wins_over_host():

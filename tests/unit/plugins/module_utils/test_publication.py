@@ -48,6 +48,25 @@ def state(**kwargs):
     ("b = $q$ x", 'unterminated dollar-quoted string'),
     ("name = E'x\\'", 'unterminated string literal'),
     ("   ", 'must be a non-empty SQL expression'),
+    # standard_conforming_strings = on (pinned for the module's session): a backslash in '...' escapes
+    # nothing, so this filter (issue 10) has a backslash outside any string
+    ("v = '\\' || ') , public.hidden WHERE (ssn <> '\\'x'", 'backslash outside a string'),
+    ("v = 'C:\\new' OR v = 'it''s' OR v = E'a\\\\b\\'c'", None),
+    ("v = U&'d\\0061t' UESCAPE '\\'", None),
+    ("v = B'01''' OR v = N'x'", None),
+    # identifiers may contain $: no dollar quote starts inside one (PostgreSQL reads ok$$$ as a name)
+    ("ok$$$) , public.hidden WHERE (ok$$ IS NOT NULL", 'closes a parenthesis it did not open'),
+    ("a$e'\\' ) , x'", 'closes a parenthesis it did not open'),
+    ("abe'x' = v", None),
+    ("e'x\\') ' = v", None),
+    # a tag of any character >= 0x80, as PostgreSQL's lexer reads bytes
+    ("v = $\u00b7$ ) $\u00b7$", None),
+    ("v = $\u00b7$ ) ", 'unterminated dollar-quoted string'),
+    ("v = $ ) $", 'starts no dollar-quoted string'),
+    ("v = $x ) $x", 'starts no dollar-quoted string'),
+    ("1e'x' = v", 'a number directly followed by'),
+    ("1$$)$$ = v", 'a number directly followed by'),
+    ("a--b", 'contains an SQL comment'),
 ])
 def test_check_expression(check_input, text, message):
     check_input(PgOpsError, P.check_expression, text, text if message is None else None, message)
@@ -59,6 +78,10 @@ def test_check_expression(check_input, text, message):
     ('((e > 5))', 'e > 5'),
     ('  ( e   >  5 ) ', 'e > 5'),
     ('(a > 1) AND (b < 2)', '(a > 1) AND (b < 2)'),
+    ("(s = 'a''  b')", "s = 'a''  b'"),
+    # forms the server never prints are left as they are (compared by the server)
+    ("(s = E'a\\'  b')", "(s = E'a\\'  b')"),
+    ("(s = $$a  b$$)", "(s = $$a  b$$)"),
     ("(s = 'a  b')", "s = 'a  b'"),
     ("(s = ')')", "s = ')'"),
     (None, None),
@@ -68,12 +91,15 @@ def test_normalise_expression(text, expected):
 
 
 @pytest.mark.parametrize('item, key, spec', [
-    ('t', ('public', 't'), dict(columns=None, where=None)),
-    ('s.t', ('s', 't'), dict(columns=None, where=None)),
-    ('"My Schema"."a.b"', ('My Schema', 'a.b'), dict(columns=None, where=None)),
-    ('Mixed.Case', ('Mixed', 'Case'), dict(columns=None, where=None)),
-    (dict(name='s.t', columns=['b', 'a'], where='a > 1'), ('s', 't'), dict(columns=('b', 'a'), where='a > 1')),
-    (dict(name='t', columns=None), ('public', 't'), dict(columns=None, where=None)),
+    ('t', ('public', 't'), dict(columns=None, where=None, only=False)),
+    ('s.t', ('s', 't'), dict(columns=None, where=None, only=False)),
+    ('"My Schema"."a.b"', ('My Schema', 'a.b'), dict(columns=None, where=None, only=False)),
+    ('Mixed.Case', ('Mixed', 'Case'), dict(columns=None, where=None, only=False)),
+    (dict(name='s.t', columns=['b', 'a'], where='a > 1'), ('s', 't'),
+     dict(columns=('b', 'a'), where='a > 1', only=False)),
+    (dict(name='t', columns=None), ('public', 't'), dict(columns=None, where=None, only=False)),
+    (dict(name='t', only=True), ('public', 't'), dict(columns=None, where=None, only=True)),
+    (dict(name='t', only='no'), ('public', 't'), dict(columns=None, where=None, only=False)),
 ])
 def test_parse_table(item, key, spec):
     assert P.parse_table(item) == (key, spec)
@@ -86,6 +112,7 @@ def test_parse_table(item, key, spec):
     (dict(name='t', columns='a'), 'must be a non-empty list'),
     (dict(name='t', columns=['a', 'a']), 'names a column twice'),
     (dict(name='t', where='a; b'), 'contains ";"'),
+    (dict(name='t', only='sometimes'), 'tables[t].only must be true or false'),
     (5, 'must be a string "schema.table" or a dict'),
     ('a.b.c', 'must be "table" or "schema.table"'),
     ('x' * 64, 'is 64 bytes long'),
@@ -294,3 +321,56 @@ def test_documentation_agrees_with_the_argument_spec():
     returned = yaml.safe_load(module.RETURN)
     assert set(returned) >= {'exists', 'all_tables', 'tables', 'schemas', 'publish', 'publish_via_partition_root',
                              'owner', 'comment', 'queries', 'diff'}
+
+
+# -- inheritance children follow a table listed without only --------------------------------------------
+
+def child_row(schema, table, parent, relkind='r'):
+    return dict(schema=schema, table=table, exists=True, relkind=relkind, persistence='p', columns=['id', 'a'],
+                parent_schema=parent[0], parent_table=parent[1])
+
+
+def listed_row(schema, table):
+    return dict(schema=schema, table=table, exists=True, relkind='r', persistence='p', columns=['id', 'a'],
+                parent_schema=None, parent_table=None)
+
+
+def test_with_children_gives_children_the_parent_spec():
+    spec = P.parse_params(params(tables=[dict(name='parent', columns=['id', 'a'], where='a > 1'), 'c2']))
+    requested = [listed_row('public', 'parent'), child_row('public', 'c1', ('public', 'parent')),
+                 child_row('public', 'c2', ('public', 'parent')), listed_row('public', 'c2')]
+    with pytest.raises(PgOpsError) as err:
+        P.with_children(spec, dict(requested_tables=requested))
+    assert err.value.extra['problems'] == [
+        'public.c2 is an inheritance child of public.parent, which is listed without only: true, so PostgreSQL '
+        'publishes it with the column list and row filter of public.parent; it is also listed itself with a '
+        'different one']
+    spec = P.parse_params(params(tables=[dict(name='parent', columns=['id', 'a'], where='a > 1'),
+                                         dict(name='c2', columns=['a', 'id'], where='(a > 1)')]))
+    tables = P.with_children(spec, dict(requested_tables=requested))['tables']
+    assert tables[('public', 'c1')] == dict(columns=('id', 'a'), where='a > 1', only=True, parent=('public', 'parent'))
+    assert tables[('public', 'c2')] == dict(columns=('a', 'id'), where='(a > 1)', only=False)
+    assert P.with_children(P.parse_params(params()), dict(requested_tables=[]))['tables'] is None
+
+
+def test_with_children_refuses_two_parents_that_disagree():
+    spec = P.parse_params(params(tables=[dict(name='p1', where='a > 1'), dict(name='p2', where='a > 2')]))
+    requested = [listed_row('public', 'p1'), child_row('public', 'c', ('public', 'p1')),
+                 listed_row('public', 'p2'), child_row('public', 'c', ('public', 'p2'))]
+    with pytest.raises(PgOpsError) as err:
+        P.with_children(spec, dict(requested_tables=requested))
+    assert 'it is also a child of public.p1 with a different one' in str(err.value)
+
+
+def test_requested_tables_once_each_and_children_validated():
+    requested = [child_row('public', 'c', ('public', 'p')), listed_row('public', 'p'), listed_row('public', 'c'),
+                 child_row('public', 'f', ('public', 'p'), relkind='f'), child_row('public', 'f', ('public', 'q'))]
+    assert [(t['table'], t['parent_table']) for t in P.requested_tables(dict(requested_tables=requested))] == [
+        ('p', None), ('c', None), ('f', 'p')]
+    spec = P.with_children(P.parse_params(params(tables=['p', 'c', 'q'])), dict(requested_tables=requested))
+    with pytest.raises(PgOpsError) as err:
+        P.validate_request(spec, dict(requested_tables=requested, missing_schemas=[], owner_exists=True))
+    assert err.value.extra['problems'] == [
+        'public.f (an inheritance child of public.p, which is listed without only: true) is a foreign table; '
+        'only regular and partitioned tables can be published']
+
