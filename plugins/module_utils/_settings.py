@@ -154,6 +154,8 @@ def start_refusals(future, version_num):
     a setting it lacks is not checked.
 
     - the sum limit: the settings of _versions.backend_limit plus the special processes <= MAX_BACKENDS;
+    - the reserved connections (superuser_reserved_connections, and reserved_connections on 16+) below
+      max_connections;
     - wal_level = minimal with max_wal_senders > 0 ("WAL streaming requires wal_level replica or logical")
       or with archive_mode on or always ("WAL archival cannot be enabled when wal_level is minimal").
     """
@@ -170,6 +172,13 @@ def start_refusals(future, version_num):
                        % (' + '.join('%s (%s)' % (name, future[name]) for name in names),
                           _versions.MAX_BACKENDS - special, _versions.major(version_num), _versions.MAX_BACKENDS,
                           special, '' if special == 1 else 's', total))
+    reserved = [name for name in ('superuser_reserved_connections', 'reserved_connections') if name in future]
+    try:
+        if reserved and sum(int(future[name]) for name in reserved) >= int(future['max_connections']):
+            out.append('%s must be less than max_connections (%s)'
+                       % (' + '.join('%s (%s)' % (name, future[name]) for name in reserved), future['max_connections']))
+    except (KeyError, ValueError):
+        pass
     if future.get('wal_level') == 'minimal':
         if str(future.get('max_wal_senders') or '0') != '0':
             out.append('wal_level = minimal needs max_wal_senders = 0 (it is %s): WAL streaming requires wal_level '
@@ -190,7 +199,8 @@ SIZED = ('max_replication_slots', 'max_wal_senders', 'max_logical_replication_wo
 NOT_FOR_ALTER_SYSTEM = ('data_directory', 'config_file', 'hba_file', 'ident_file')
 RELOAD_WAIT_SECONDS = 5.0
 # Read with the other settings (same statement) for start_refusals.
-START_CHECKED = ('wal_level', 'max_wal_senders', 'archive_mode')
+START_CHECKED = ('wal_level', 'max_wal_senders', 'archive_mode', 'superuser_reserved_connections',
+                 'reserved_connections')
 
 
 def requested(params):

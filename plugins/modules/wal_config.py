@@ -29,7 +29,9 @@ description:
     O(expected_subscriptions) included; the limit on server processes, C(max_connections) + the autovacuum
     worker slots (C(autovacuum_max_workers), or C(autovacuum_worker_slots) on PostgreSQL 18) +
     C(max_worker_processes) + C(max_wal_senders) + 1 (2 on PostgreSQL 17 and later) <= 262143
-    (C(MAX_BACKENDS)); and C(wal_level=minimal) with C(max_wal_senders) above 0 or C(archive_mode) on.
+    (C(MAX_BACKENDS)); C(superuser_reserved_connections) (+ C(reserved_connections) on PostgreSQL 16 and
+    later) not below C(max_connections); and C(wal_level=minimal) with C(max_wal_senders) above 0 or
+    C(archive_mode) on.
     These are read in the same statement as the settings themselves.
 author:
   - pgops.logical_replication maintainers (@pgops)

@@ -164,6 +164,7 @@ BAD_INPUT = [
     ({'expected_subscriptions': 100000}, 'need max_replication_slots = 300000, which this server refuses: '
                                          'max_replication_slots: 300000 is outside the range 0..262143'),
     ({'wal_level': 'minimal'}, 'wal_level = minimal needs max_wal_senders = 0 (it is 10)'),
+    ({'settings': {'max_connections': 3}}, 'must be less than max_connections (3)'),
 ]
 
 

@@ -110,6 +110,11 @@ LIMIT_OK = {'max_connections': '100', 'autovacuum_max_workers': '3', 'autovacuum
       'wal_level = minimal needs archive_mode = off (it is always): WAL archival cannot be enabled when wal_level '
       'is minimal']),
     (150004, {'max_worker_processes': 'junk'}, []),
+    (150004, {'superuser_reserved_connections': '99'}, []),
+    (150004, {'superuser_reserved_connections': '100'},
+     ['superuser_reserved_connections (100) must be less than max_connections (100)']),
+    (160002, {'superuser_reserved_connections': '3', 'reserved_connections': '97'},
+     ['superuser_reserved_connections (3) + reserved_connections (97) must be less than max_connections (100)']),
 ])
 def test_start_refusals(version, changes, expected):
     future = dict(LIMIT_OK, wal_level='logical', archive_mode='off')
