@@ -294,8 +294,8 @@ def test_lines_end_at_lf_only_as_postgresql_reads_them():
     text = weird + 'host all "a\rb" ::1/128 trust\n' + ZOO
     lines = _hba.parse_file(text)
     assert _hba.text_of(lines) == text
-    assert [line.record.user for line in lines] == [(('we\u2028i\x85r\x0bd', True),), (('a\rb', True),),
-                                                     (('logic', False),)]
+    users = [(('we\u2028i\x85r\x0bd', True),), (('a\rb', True),), (('logic', False),)]
+    assert [line.record.user for line in lines] == users
     assert _hba.line_number(lines, lines[2]) == 3
     new, done = planned(text, [entry(database='zoo')])
     assert (new, done) == (text, [])
