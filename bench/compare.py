@@ -462,7 +462,7 @@ class Writer(threading.Thread):
         self.first_refused = self.first_new = None
         self.errors_new = 0
         self.started = self.last_old = None
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._new_seen = threading.Event()
 
     def _insert(self, conn, tag):
@@ -475,7 +475,7 @@ class Writer(threading.Thread):
         n = 0
         self.started = time.time()
         next_at = time.time()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             n += 1
             tag = 'w%d' % n
             if self.first_refused is None:
@@ -523,7 +523,7 @@ class Writer(threading.Thread):
         self._new_seen.wait(timeout)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(10)
 
 
