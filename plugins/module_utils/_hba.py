@@ -581,6 +581,7 @@ class PgHba(Manager):
     def __init__(self, module, session, changes):
         super(PgHba, self).__init__(module, session, changes)
         self.has_file_name = session.supports('hba_rules_file_name')
+        self.serialized = False
 
     def query(self, template):
         return template.format(
@@ -600,6 +601,7 @@ class PgHba(Manager):
         with locked(path) as lock:
             if lock.warning:
                 self.module.warn(lock.warning)
+            self.serialized = lock.handle is not None
             # Read under the lock: another run may have written the file since the query.
             original = self.read_file(path)
             if digest(original) != state['digest']:
@@ -720,7 +722,8 @@ class PgHba(Manager):
 
         Returns (backup file or None, the configuration load time before the reload)."""
         like = os.stat(path)
-        self.remove_stale_temporaries(path)
+        if self.serialized:   # without the lock a temporary file may be another live run's
+            self.remove_stale_temporaries(path)
         backup = None
         if self.params['backup']:
             backup = '%s.%d.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S'))
