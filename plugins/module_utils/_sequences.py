@@ -6,6 +6,18 @@
 Values come from ``pg_sequences``: its ``last_value`` is the last value the sequence handed
 out (cached values included) and NULL while the sequence was never used (``is_called`` false)
 or when the role may not read it; ``readable`` tells the two NULLs apart.
+
+The sequences of a table are those it owns (serial and identity columns: pg_depend from the
+sequence to the table) and those its column defaults name (pg_depend from pg_attrdef to the
+sequence).
+
+The wait for a subscription (``wait_for_subscription``) reads a target on the publisher once:
+the end of its WAL (the insert position, so an asynchronous commit not yet written is inside it;
+a position just past a page header means the page is empty, and the end is the page start).
+Everything the publisher committed before is applied on the subscriber once one of these reaches
+the target: the slot's confirmed_flush_lsn (publisher), the apply worker's latest_end_lsn (a
+keepalive it processed after applying everything before it) or its origin's remote_lsn (the end
+of the last commit it applied; superusers).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,8 +35,74 @@ FROM pg_sequences s
 WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema')
   AND (%(all)s
        OR s.schemaname = ANY(%(schemas)s)
-       OR (s.schemaname, s.sequencename) IN (SELECT * FROM unnest(%(seq_schemas)s::text[], %(seq_names)s::text[])))
+       OR (s.schemaname, s.sequencename) IN (SELECT * FROM unnest(%(seq_schemas)s::text[], %(seq_names)s::text[]))
+       OR (s.schemaname, s.sequencename) IN (
+            SELECT sn.nspname::text, sc.relname::text
+            FROM unnest(%(tab_schemas)s::text[], %(tab_names)s::text[]) AS t(nsp, rel)
+            JOIN pg_namespace tn ON tn.nspname = t.nsp
+            JOIN pg_class tc ON tc.relnamespace = tn.oid AND tc.relname = t.rel
+            JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
+                            AND d.refobjid = tc.oid AND d.deptype IN ('a', 'i')
+            JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+            JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+            UNION
+            SELECT sn.nspname::text, sc.relname::text
+            FROM unnest(%(tab_schemas)s::text[], %(tab_names)s::text[]) AS t(nsp, rel)
+            JOIN pg_namespace tn ON tn.nspname = t.nsp
+            JOIN pg_class tc ON tc.relnamespace = tn.oid AND tc.relname = t.rel
+            JOIN pg_attrdef ad ON ad.adrelid = tc.oid
+            JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                            AND d.refclassid = 'pg_class'::regclass
+            JOIN pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
+            JOIN pg_namespace sn ON sn.oid = sc.relnamespace))
 ORDER BY s.schemaname, s.sequencename
+"""
+
+# The requested tables the publisher does not have (only run when tables are given).
+MISSING_TABLES_QUERY = """
+SELECT t.nsp AS schema, t.rel AS table
+FROM unnest(%(tab_schemas)s::text[], %(tab_names)s::text[]) WITH ORDINALITY AS t(nsp, rel, n)
+WHERE NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = t.nsp AND c.relname = t.rel AND c.relkind IN ('r', 'p'))
+ORDER BY t.n
+"""
+
+# On the subscriber: the subscription to wait for, in the module's database.
+SUBSCRIPTION_QUERY = """
+SELECT s.oid::bigint AS oid, s.subslotname AS slot_name, s.subenabled AS enabled,
+       has_table_privilege('pg_catalog.pg_replication_origin_status', 'SELECT') AS origin_readable
+FROM pg_subscription s
+WHERE s.subname = %(name)s AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+# On the publisher, once: the end of its WAL.
+TARGET_QUERY = """
+SELECT (CASE WHEN mod(w.off, s.seg) = 40 THEN w.lsn - 40
+             WHEN mod(w.off, s.blk) = 24 THEN w.lsn - 24
+             ELSE w.lsn END)::text AS target
+FROM (SELECT l.lsn, pg_wal_lsn_diff(l.lsn, '0/0') AS off FROM (SELECT pg_current_wal_insert_lsn() AS lsn) l) w,
+     (SELECT max(setting::numeric) FILTER (WHERE name = 'wal_segment_size') AS seg,
+             max(setting::numeric) FILTER (WHERE name = 'wal_block_size') AS blk
+      FROM pg_settings WHERE name IN ('wal_segment_size', 'wal_block_size')) s
+"""
+
+# On the publisher, each poll: has the slot confirmed the target?
+SLOT_QUERY = """
+SELECT coalesce(bool_or(confirmed_flush_lsn >= %(target)s::pg_lsn), false) AS reached,
+       count(*) AS found,
+       max(pg_wal_lsn_diff(%(target)s::pg_lsn, confirmed_flush_lsn))::bigint AS behind
+FROM pg_replication_slots WHERE slot_name = %(slot)s
+"""
+
+# On the subscriber, each poll: has the apply worker (or its origin) reached the target?
+WORKER_QUERY = """
+SELECT coalesce(bool_or(latest_end_lsn >= %(target)s::pg_lsn), false) AS reached
+FROM pg_stat_subscription WHERE subid = %(oid)s
+"""
+
+ORIGIN_QUERY = """
+SELECT coalesce(bool_or(remote_lsn >= %(target)s::pg_lsn), false) AS reached
+FROM pg_replication_origin_status WHERE external_id = 'pg_' || %(oid)s::text
 """
 
 SUBSCRIBER_QUERY = """
@@ -39,12 +117,14 @@ class SequenceError(PgOpsError, ValueError):
     """The request cannot be carried out; nothing was changed."""
 
 
-def selection(schemas, sequences):
+def selection(schemas, sequences, tables=None):
     """Bound parameters of PUBLISHER_QUERY from the options; sequences as (schema, name) tuples."""
     names = [_sql.split_qualified(s, what='sequence') for s in (sequences or [])]
     schemas = [_sql.check_name(s, 'schema') for s in (schemas or [])]
-    return dict(all=not names and not schemas, schemas=schemas,
-                seq_schemas=[n[0] for n in names], seq_names=[n[1] for n in names]), names
+    tabs = [_sql.split_qualified(t, what='table') for t in (tables or [])]
+    return dict(all=not names and not schemas and not tabs, schemas=schemas,
+                seq_schemas=[n[0] for n in names], seq_names=[n[1] for n in names],
+                tab_schemas=[t[0] for t in tabs], tab_names=[t[1] for t in tabs]), names
 
 
 def key_params(keys):

@@ -21,6 +21,9 @@ description:
     is already at or past that value is left alone, so a second run reports no change and the module
     never moves a sequence backwards. Descending sequences are handled the other way round.
   - A sequence never used on the publisher (C(last_value) is null, C(is_called) false) is left alone.
+  - With O(wait_for_subscription), the module first waits until that subscription has applied everything the
+    publisher wrote (polling every 0.1 s, at most O(wait_timeout) seconds), then reads the values; the last
+    step of a switchover, after writes on the publisher stopped, in one task.
   - Every problem (a sequence missing on the subscriber, one the role may not read, a value outside the
     subscriber sequence's range) is reported at once, before anything is changed.
 author:
@@ -51,10 +54,39 @@ options:
     description:
       - Sync these sequences, as V(schema.name) or V(name) (schema C(public)); quote a name that contains
         a dot as in SQL. Each must exist on the publisher.
-      - Combined with O(schemas), the sequences of both are synced.
+      - Combined with O(schemas) or O(tables), the sequences of all of them are synced.
     type: list
     elements: str
     default: []
+  tables:
+    description:
+      - Sync the sequences these tables use, as V(schema.name) or V(name) (schema C(public)); the sequences
+        they own (C(serial) and identity columns) and those their column defaults name (C(nextval)).
+      - Each table must exist on the publisher. Combined with O(schemas) or O(sequences), the sequences of all
+        of them are synced.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  wait_for_subscription:
+    description:
+      - The name of a subscription in O(db) whose publisher is O(conninfo). Before reading the values, wait
+        until it has applied everything the publisher had written when the wait began (the end of the
+        publisher's WAL, read once). It has when one of these reaches that point; its slot's
+        C(confirmed_flush_lsn) on the publisher, its apply worker's last reported position, or (for a
+        superuser login) its replication origin's last applied commit. Polls every 0.1 s.
+      - Use it once writes on the publisher have stopped, so the values read are final and every row the
+        publisher committed is on the subscriber when the module returns.
+      - A missing subscription, or one still behind after O(wait_timeout), fails the task before any sequence
+        is changed.
+    type: str
+    version_added: 0.2.0
+  wait_timeout:
+    description:
+      - Seconds to wait for O(wait_for_subscription).
+    type: int
+    default: 60
+    version_added: 0.2.0
   margin:
     description:
       - Added to each publisher value, as a reserve for values the publisher hands out after the read
@@ -99,6 +131,15 @@ EXAMPLES = r'''
     conninfo: {host: rhino, dbname: zoo, user: logic, password: "{{ vault_logic_password }}"}
     sequences: [public.orders_id_seq, billing.invoice_no]
     skip_missing: true
+
+- name: Switchover, writes stopped - wait until the subscription applied everything, then copy the sequences
+  pgops.logical_replication.sequence_sync:
+    db: zoo
+    conninfo: {host: rhino, dbname: zoo, user: logic, password: "{{ vault_logic_password }}"}
+    tables: [abc, public.orders]
+    margin: 1000
+    wait_for_subscription: zoo
+    wait_timeout: 120
 '''
 
 RETURN = r'''
@@ -124,12 +165,19 @@ queries:
   type: list
   elements: str
   sample: [ "SELECT setval('\"public\".\"orders_id_seq\"'::regclass, 5211, true)" ]
+waited:
+  description: Seconds spent waiting for O(wait_for_subscription) (0 without it).
+  returned: always
+  type: float
+  sample: 0.12
 diff:
   description: Values of the changed sequences before and after (in diff mode).
   returned: when diff mode is on
   type: dict
   sample: {before: {public.orders_id_seq: 17}, after: {public.orders_id_seq: 5211}}
 '''
+
+import time
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
@@ -144,9 +192,15 @@ ARGUMENT_SPEC = dict(
     conninfo=dict(type='dict', required=True, options=OPTION_SPEC),
     schemas=dict(type='list', elements='str', default=[]),
     sequences=dict(type='list', elements='str', default=[]),
+    tables=dict(type='list', elements='str', default=[]),
+    wait_for_subscription=dict(type='str'),
+    wait_timeout=dict(type='int', default=60),
     margin=dict(type='int', default=0),
     skip_missing=dict(type='bool', default=False),
 )
+
+
+POLL_SECONDS = 0.1
 
 
 class SequenceSync(Manager):
@@ -154,8 +208,19 @@ class SequenceSync(Manager):
         if self.params['margin'] < 0:
             raise PgOpsError('margin must be 0 or more (it is added to each publisher value); got %d.'
                              % self.params['margin'])
-        params, requested = _sequences.selection(self.params['schemas'], self.params['sequences'])
-        publisher_rows = self.read_publisher(params)
+        if self.params['wait_timeout'] < 1:
+            raise PgOpsError('wait_timeout must be 1 or more (seconds); got %d.' % self.params['wait_timeout'])
+        params, requested = _sequences.selection(self.params['schemas'], self.params['sequences'],
+                                                 self.params['tables'])
+        subscription = self.read_subscription() if self.params['wait_for_subscription'] else None
+        remote = RemoteServer(self.session, self.params['conninfo'], FQCN)
+        try:
+            waited = self.wait_for(remote, subscription) if subscription else 0.0
+            if params['tab_names']:
+                self.check_tables(remote, params)
+            publisher_rows = remote.rows(_sequences.PUBLISHER_QUERY, params)
+        finally:
+            remote.close()
         missing = _sequences.missing_requested(requested, publisher_rows)
         if missing:
             raise PgOpsError('Sequence(s) %s do not exist on the publisher (or its role cannot see them); check '
@@ -172,14 +237,51 @@ class SequenceSync(Manager):
             regclass = self.session.render(_sql.ident(entry['schema'], entry['sequence']))
             self.changes.execute('SELECT setval(%(sequence)s::regclass, %(value)s, true)',
                                  {'sequence': regclass, 'value': entry['after']})
-        return dict(sequences=entries, missing=skipped)
+        return dict(sequences=entries, missing=skipped, waited=round(waited, 3))
 
-    def read_publisher(self, params):
-        remote = RemoteServer(self.session, self.params['conninfo'], FQCN)
-        try:
-            return remote.rows(_sequences.PUBLISHER_QUERY, params)
-        finally:
-            remote.close()
+    @staticmethod
+    def check_tables(remote, params):
+        absent = remote.rows(_sequences.MISSING_TABLES_QUERY, params)
+        if absent:
+            raise PgOpsError('Table(s) %s do not exist on the publisher; check the names in tables. Nothing was '
+                             'changed.' % ', '.join(_sql.display_name((r['schema'], r['table'])) for r in absent))
+
+    def read_subscription(self):
+        name = self.params['wait_for_subscription']
+        found = self.session.row(_sequences.SUBSCRIPTION_QUERY, {'name': name})
+        if found is None:
+            raise PgOpsError('Subscription %s does not exist in database %s, so there is nothing to wait for '
+                             '(wait_for_subscription). Nothing was changed.'
+                             % (_sql.display_name((name,)), self.params['db'] or 'postgres'))
+        return found
+
+    def wait_for(self, remote, subscription):
+        """Poll until the subscription applied everything the publisher wrote before the wait began."""
+        started = time.time()
+        deadline = started + self.params['wait_timeout']
+        target = remote.row(_sequences.TARGET_QUERY, {})['target']
+        lsn = {'target': target, 'oid': subscription['oid'], 'slot': subscription['slot_name']}
+        while True:
+            slot = remote.row(_sequences.SLOT_QUERY, lsn) if subscription['slot_name'] else None
+            if slot and slot['reached']:
+                break
+            if self.session.row(_sequences.WORKER_QUERY, lsn)['reached']:
+                break
+            if subscription['origin_readable'] and self.session.row(_sequences.ORIGIN_QUERY, lsn)['reached']:
+                break
+            if time.time() >= deadline:
+                name = _sql.display_name((self.params['wait_for_subscription'],))
+                state = ('disabled' if not subscription['enabled'] else
+                         'its slot %s is missing on the publisher' % subscription['slot_name']
+                         if slot is not None and not slot['found'] else
+                         '%s bytes behind' % slot['behind'] if slot is not None and slot['behind'] is not None
+                         else 'behind')
+                raise PgOpsError('Subscription %s has not applied everything the publisher wrote (up to WAL %s) '
+                                 'within wait_timeout (%d s): %s. No sequence was changed; see replication_info '
+                                 'for the subscription, then run again (or raise wait_timeout).'
+                                 % (name, target, self.params['wait_timeout'], state))
+            time.sleep(POLL_SECONDS)
+        return time.time() - started
 
 
 def main():

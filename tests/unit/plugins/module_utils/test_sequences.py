@@ -69,16 +69,19 @@ def test_plan_errors(pubrows, subrows, message):
     assert str(exc.value) == message
 
 
-@pytest.mark.parametrize('schemas, sequences, params, names', [
-    ([], [], dict(all=True, schemas=[], seq_schemas=[], seq_names=[]), []),
-    (['app'], [], dict(all=False, schemas=['app'], seq_schemas=[], seq_names=[]), []),
-    ([], ['s1', 'app.s2', '"a.b"."C"'],
-     dict(all=False, schemas=[], seq_schemas=['public', 'app', 'a.b'], seq_names=['s1', 's2', 'C']),
+NO_TABLES = dict(tab_schemas=[], tab_names=[])
+
+
+@pytest.mark.parametrize('schemas, sequences, tables, params, names', [
+    ([], [], [], dict(NO_TABLES, all=True, schemas=[], seq_schemas=[], seq_names=[]), []),
+    (['app'], [], [], dict(NO_TABLES, all=False, schemas=['app'], seq_schemas=[], seq_names=[]), []),
+    ([], ['s1', 'app.s2', '"a.b"."C"'], [],
+     dict(NO_TABLES, all=False, schemas=[], seq_schemas=['public', 'app', 'a.b'], seq_names=['s1', 's2', 'C']),
      [('public', 's1'), ('app', 's2'), ('a.b', 'C')]),
+    # tables: unqualified ones are in public (the switchover passes `abc` and {name: public.xyz} alike)
+    ([], [], ['abc', 'public.xyz', '"My S"."T"'],
+     dict(all=False, schemas=[], seq_schemas=[], seq_names=[], tab_schemas=['public', 'public', 'My S'],
+          tab_names=['abc', 'xyz', 'T']), []),
 ])
-def test_selection(schemas, sequences, params, names):
-    assert _sequences.selection(schemas, sequences) == (params, names)
-
-
-def test_missing_requested():
-    assert _sequences.missing_requested([('public', 'a'), ('x', 'b')], [pub('a', 1)]) == [('x', 'b')]
+def test_selection(schemas, sequences, tables, params, names):
+    assert _sequences.selection(schemas, sequences, tables) == (params, names)
