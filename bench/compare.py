@@ -114,6 +114,7 @@ class Bench(object):
         self.runner = Runner(self.root, community_collections(args.community_collections))
         self.servers = []
         self.sections = []
+        self.failures = []
 
     # -- servers and inventories -----------------------------------------------------------------
     def server(self, name, conf=None):
@@ -192,7 +193,13 @@ class Bench(object):
                         pub, sub, inv = made[kind]
                         marks = dict(pub=pub.log_size(), sub=sub.log_size(),
                                      pub_start=self.postmaster_start(pub), sub_start=self.postmaster_start(sub))
-                        result = self.runner.run(kind, self.playbook(kind), inv)
+                        try:
+                            result = self.runner.run(kind, self.playbook(kind), inv)
+                        except SystemExit as failed:  # recorded, and the comparison goes on
+                            self.failures.append('%s %d tables round %d %s: %s' % (
+                                phase, size, round_ + 1, kind, str(failed)[-1500:]))
+                            log(self.failures[-1])
+                            continue
                         row = dict(size=size, round=round_ + 1, kind=kind, phase=phase, seconds=result.seconds,
                                    changed=result.changed, tasks=len(result.task_starts),
                                    modules=result.split()[0], order='/'.join(order))
@@ -552,10 +559,13 @@ def main():
     try:
         if set(parts) & {'cold', 'rerun', 'sync', 'statements'}:
             bench.report_sizes(bench.sizes_part(), parts)
-        if 'copy' in parts:
-            bench.copy_part()
-        if 'switchover' in parts:
-            bench.switchover_part()
+        for part, run in (('copy', bench.copy_part), ('switchover', bench.switchover_part)):
+            if part in parts:
+                try:
+                    run()
+                except (SystemExit, Exception) as failed:  # pylint: disable=broad-except
+                    bench.failures.append('%s: %s' % (part, str(failed)[-1500:]))
+                    log(bench.failures[-1])
     finally:
         bench.close()
     load_after = uptime()
@@ -567,6 +577,9 @@ def main():
             % (load_before, load_after),
             'Parts: %s; sizes %s; %d round(s), order alternating; %.0f s in all.' % (
                 ', '.join(parts), '/'.join(str(s) for s in args.sizes), args.rounds, time.time() - started), '']
+    if bench.failures:
+        bench.sections.append('## Failed runs\n')
+        bench.sections.extend('```\n%s\n```\n' % failure for failure in bench.failures)
     text = '\n'.join(head + bench.sections) + '\n'
     print(text)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
