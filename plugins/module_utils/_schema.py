@@ -376,7 +376,7 @@ def plan(published, state, create_tables=True, add_columns=True, create_extensio
     if problems:
         raise SchemaError('Cannot bring the subscriber\'s schema up to the publisher\'s: %s. Nothing was changed.'
                           % '; '.join(problems))
-    schemas = sorted(set([t['schema'] for t in tables] + [s for _, s in extensions]) - state['schemas']
+    schemas = sorted(set([t['schema'] for t in tables] + [e[1] for e in extensions]) - state['schemas']
                      - set(['pg_catalog']))
     return dict(schemas=schemas, extensions=extensions, tables=tables, columns=columns)
 

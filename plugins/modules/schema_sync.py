@@ -238,7 +238,7 @@ class SchemaSync(Manager):
         return dict(
             created_tables=[_sql.display_name((t['schema'], t['table'])) for t in planned['tables']],
             added_columns=[_sql.display_name((t['schema'], t['table'], c['name'])) for t, c in planned['columns']],
-            created_extensions=[e for e, _ in planned['extensions']],
+            created_extensions=[e[0] for e in planned['extensions']],
             created_schemas=planned['schemas'],
             schema_drift=_schema.drift(published, after))
 

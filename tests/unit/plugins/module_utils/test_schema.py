@@ -91,8 +91,8 @@ def test_drift_entry_shape_and_messages():
     assert mismatch['message'].startswith('Column public."My T".id is integer on the publisher but bigint on the '
                                           'subscriber')
     assert missing['message'].startswith('Column public."My T".v (public.citext) is published but missing')
-    assert (extension['extension'], extension['publisher_version'], extension['subscription']) == ('citext', '1.6',
-                                                                                                     'zoo')
+    assert (extension['extension'], extension['publisher_version']) == ('citext', '1.6')
+    assert extension['subscription'] == 'zoo'
     assert 'Extension citext (version 1.6 on the publisher)' in extension['message']
     assert 'it is available there (version 1.6)' in extension['message']
 
@@ -129,7 +129,7 @@ def test_plan_is_additive_only():
     pub = published(table(columns=[col('id'), col('v', 'text'), col('w', 'bigint')]))
     sub = state({('public', 'abc'): [here('id', 'bigint'), here('v', 'integer'), here('old')]})
     planned = _schema.plan(pub, sub)
-    assert (planned['tables'], [c['name'] for _, c in planned['columns']]) == ([], ['w'])
+    assert (planned['tables'], [pair[1]['name'] for pair in planned['columns']]) == ([], ['w'])
     assert _schema.plan(pub, sub, add_columns=False)['columns'] == []
     assert _schema.plan(published(table()), state({}), create_tables=False)['tables'] == []
     after = _schema.after_state(sub, planned)
