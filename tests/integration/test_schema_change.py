@@ -125,6 +125,35 @@ def test_drift_is_reported_before_any_row_breaks(ansible, cascade):
     assert rows['ab']['apply_error_count'] == 0 and b.value('SELECT count(*) FROM abc', dbname='zoo') == 20
 
 
+def test_preflight_reports_the_drift_and_missing_extensions(ansible, cascade):
+    """preflight.yml: what the subscriber role creates is a note (the column, the extension and its publisher
+    version, the table); what it cannot fix (a type that differs) is a problem."""
+    a, c = cascade['servers']['a'], cascade['servers']['c']
+    a.sql('CREATE EXTENSION citext; CREATE TABLE tags (id int PRIMARY KEY, name citext);'
+          'CREATE INDEX ON tags (name); ALTER PUBLICATION ab ADD TABLE tags', dbname='zoo')
+    c.sql('ALTER TABLE abc ALTER COLUMN v TYPE varchar(50)', dbname='zoo')
+    version = a.value("SELECT extversion FROM pg_extension WHERE extname = 'citext'", dbname='zoo')
+    try:
+        run = play(ansible, cascade, os.path.join(PLAYBOOKS, 'preflight.yml'), check=True)
+        assert run.rc != 0   # the type that differs
+        result = fact(run, '_pf_all')
+        notes, problems = result['notes'], result['problems']
+        assert [n for n in notes if n.startswith('b: subscription ab (a -> b): extension citext (version %s on the '
+                                                 'publisher) is missing here' % version)], notes
+        assert [n for n in notes if n.startswith('b: subscription ab (a -> b): the subscriber role creates here: ')
+                and 'table public.tags' in n and 'column public.abc.by_hand' in n], notes
+        assert [p for p in problems if p.startswith('c: subscription bc (b -> c): ') and 'public.abc.v' in p], problems
+        assert len(problems) == 1, problems
+        assert b_has_no(cascade, 'tags')   # check mode: nothing created
+    finally:
+        a.sql('ALTER PUBLICATION ab DROP TABLE tags; DROP TABLE tags; DROP EXTENSION citext', dbname='zoo')
+        c.sql('ALTER TABLE abc ALTER COLUMN v TYPE text', dbname='zoo')
+
+
+def b_has_no(cascade, table):
+    return cascade['servers']['b'].value('SELECT to_regclass(%s)', (table,), dbname='zoo') is None
+
+
 def test_schema_change_check_mode_shows_the_plan_and_runs_nothing(ansible, cascade):
     a, b, c = (cascade['servers'][n] for n in 'abc')
     before = [columns(s, 'abc') for s in (a, b, c)]
