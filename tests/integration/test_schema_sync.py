@@ -224,10 +224,15 @@ def test_newer_publisher_to_older_subscriber(ansible, work_root):
         pub.sql('CREATE TABLE abc (id serial PRIMARY KEY, v text NOT NULL, t timestamptz DEFAULT now());'
                 "INSERT INTO abc (v) SELECT 'row ' || g FROM generate_series(1, 20) g;"
                 'CREATE INDEX abc_v ON abc (v text_pattern_ops);'
-                'CREATE PUBLICATION %s FOR TABLE abc' % name)
-        args = dict(sub.login, db='postgres', conninfo=conninfo(pub, 'postgres'), publications=[name])
+                'CREATE PUBLICATION %s FOR TABLE abc;'
+                # read as the replication user, as the subscriber role does: SELECT on the table, no more
+                "CREATE ROLE logic LOGIN REPLICATION PASSWORD 'logic-pw';"
+                'GRANT SELECT ON abc TO logic' % name)
+        args = dict(sub.login, db='postgres', publications=[name],
+                    conninfo=dict(conninfo(pub, 'postgres'), user='logic', password='logic-pw'))
         results = ansible.quartet('schema_sync', args)
         assert results[1]['created_tables'] == ['public.abc'] and results[1]['schema_drift'] == []
+        assert 'logic-pw' not in json.dumps(results)
         subscribe(pub, sub, name)
         assert sub.value('SELECT count(*) FROM abc') == 20
         assert sub.value("SELECT indexdef FROM pg_indexes WHERE indexname = 'abc_v'") == \
