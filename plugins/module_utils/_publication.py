@@ -841,5 +841,6 @@ def shown_state(state, version):
         comment=state['comment'],
     )
     if _versions.supports('publication_generated_columns', version):
-        out['publish_generated_columns'] = state['publish_generated_columns']
+        # (a publication about to be created without the option gets the server's default)
+        out['publish_generated_columns'] = state['publish_generated_columns'] or 'none'
     return out

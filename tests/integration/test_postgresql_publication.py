@@ -230,15 +230,18 @@ def test_partitioned_root_and_all_or_nothing(ansible, pg, db):
 
 def test_rows_reach_a_subscriber(ansible, pg_pair):
     publisher, subscriber = pg_pair
-    table = 'CREATE TABLE items (id int PRIMARY KEY, kind text, secret text, qty int)'
-    pubdb = make_db(publisher, table + '; CREATE TABLE logs (id int PRIMARY KEY, line text)')
-    subdb = make_db(subscriber, table + '; CREATE TABLE logs (id int PRIMARY KEY, line text)')
+    # (hier_c inherits from hier: listed without only, hier publishes its child too)
+    table = ('CREATE TABLE items (id int PRIMARY KEY, kind text, secret text, qty int); '
+             'CREATE TABLE logs (id int PRIMARY KEY, line text); '
+             'CREATE TABLE hier (id int PRIMARY KEY, note text); CREATE TABLE hier_c (PRIMARY KEY (id)) INHERITS (hier)')
+    pubdb = make_db(publisher, table)
+    subdb = make_db(subscriber, table)
     name, sub = random_name('pub'), random_name('sub')
     publisher.sql("INSERT INTO items VALUES (1, 'a', 's1', 1), (200, 'b', 's2', 2)", dbname=pubdb)
     try:
         result = ansible.module(MODULE, dict(
             publisher.login, db=pubdb, name=name, publish=['insert', 'update'],
-            tables=[dict(name='items', columns=['id', 'kind', 'qty'], where='id < 100'), 'logs']))
+            tables=[dict(name='items', columns=['id', 'kind', 'qty'], where='id < 100'), 'logs', 'hier']))
         assert result['changed'] and not result['failed'], result.get('msg')
         subscriber.sql("CREATE SUBSCRIPTION %s CONNECTION 'host=127.0.0.1 port=%d user=postgres password=%s "
                        "dbname=%s' PUBLICATION %s" % (sub, publisher.port, SUPERUSER_PASSWORD, pubdb, name),
@@ -251,10 +254,13 @@ def test_rows_reach_a_subscriber(ansible, pg_pair):
         # (a row filter of a publication that publishes update must use replica identity columns)
         publisher.sql("INSERT INTO items VALUES (3, 'c', 's3', 3), (400, 'd', 's4', 4);"
                       "UPDATE items SET qty = 10 WHERE id = 1; DELETE FROM items WHERE id = 3;"
+                      "INSERT INTO hier VALUES (1, 'parent'); INSERT INTO hier_c VALUES (2, 'child');"
                       "INSERT INTO logs VALUES (1, 'marker')", dbname=pubdb)
         wait_for(lambda: subscriber.value('SELECT count(*) FROM logs', dbname=subdb) == 1, 'the marker row')
         # the filter kept 200 and 400 out, the column list kept secret out, the delete was not published
         assert rows() == [(1, 'a', None, 10), (3, 'c', None, 3)]
+        assert subscriber.sql('SELECT id, note FROM ONLY hier_c', dbname=subdb) == [(2, 'child')]
+        assert subscriber.sql('SELECT id, note FROM ONLY hier', dbname=subdb) == [(1, 'parent')]
     finally:
         subscriber.sql('DROP SUBSCRIPTION IF EXISTS %s' % sub, dbname=subdb)
         drop_db(subscriber, subdb)

@@ -305,6 +305,8 @@ def test_shown_state_names_and_version():
     assert out['tables'] == [dict(name='"My S".t', schema='My S', table='t', columns=['a'], where='(a > 1)')]
     assert 'publish_generated_columns' not in out
     assert P.shown_state(st, 180000)['publish_generated_columns'] == 'none'
+    # check mode shows a new publication with the server's default, as the real run reads it back
+    assert P.shown_state(dict(st, publish_generated_columns=None), 180000)['publish_generated_columns'] == 'none'
     assert P.shown_state(dict(st, exists=False), 180000) == dict(exists=False)
 
 
