@@ -393,7 +393,7 @@ def wait_for_sync(session, oid, timeout, poll=0.1, tables=None, name=None, confi
     started = time.time()
     query = tables_query(session.version)
     errors = SyncErrors(confirm)
-    shown = _sql.display_name([name]) if name else 'The subscription'
+    shown = _sql.display_name([name]) if name else 'with oid %s' % oid
     while True:
         if tables is None or _catalog.not_ready(tables):
             row = session.row(query, {'oid': oid})
@@ -424,8 +424,7 @@ def wait_for_sync(session, oid, timeout, poll=0.1, tables=None, name=None, confi
                 tables, waited, row)
         if waited >= timeout:
             raise SyncTimeout('%d of %d table(s) of subscription %s not ready after %s s (sync_timeout): %s%s. The '
-                              'initial copy may still be running (no table sync error so far). Raise sync_timeout, '
-                              'or run again to keep waiting.'
+                              'initial copy may still be running. Raise sync_timeout, or run again to keep waiting.'
                               % (len(pending), len(tables), shown, timeout, describe(pending), counts), tables, waited)
         time.sleep(poll)
 
@@ -572,26 +571,29 @@ class Subscription(Manager):
         return publisher_words(info)
 
     # -- executing -----------------------------------------------------------------------------
-    def execute(self, statement, stored=None):
+    def execute(self, statement, contacts_publisher=False):
         """Run a statement; one that contacts the publisher and is cancelled (statement_timeout)
-        fails naming the publisher (``stored``: the stored connection, when conninfo is not given)."""
+        fails naming the publisher."""
         try:
             self.changes.execute(statement)
         except self.session.Error as exc:
-            self.timed_out(exc, stored)
+            if contacts_publisher:
+                self.timed_out(exc)
             raise
 
-    def timed_out(self, exc, stored=None):
+    def timed_out(self, exc):
         """Turn a cancelled statement (statement_timeout, or the client's cancel) into a PgOpsError."""
         if self.session.sqlstate(exc) != '57014':
             return
+        statement = self.changes.queries[-1].split(' CONNECTION ', 1)[0].split(' WITH ', 1)[0]
         raise PgOpsError(
             '%s did not finish within statement_timeout (%s s) and was cancelled: %s did not answer in time. Check '
             'that the publisher runs and lets this subscriber\'s server in (address, port, firewall, pg_hba.conf); '
             'when it is only slow (creating the replication slot waits until the publisher\'s running '
-            'transactions end), raise statement_timeout (0 for no limit). Nothing is left waiting on the subscriber.'
-            % (self.changes.queries[-1].split(' CONNECTION ', 1)[0].split(' WITH ', 1)[0],
-               self.params['statement_timeout'], self.publisher(stored)),
+            'transactions end), raise statement_timeout (0 for no limit).%s Nothing is left waiting on the subscriber.'
+            % (statement, self.params['statement_timeout'], self.publisher(self.stored),
+               ' To drop the subscription without the publisher, run with keep_slot_on_drop: true (the slot stays '
+               'there and is reported).' if statement.startswith('DROP ') else ''),
             sqlstate='57014')
 
     def execute_with_conninfo(self, composed):
@@ -700,13 +702,13 @@ class Subscription(Manager):
             verb, names, refresh, copy_data = action[1:]
             opts = _sql.literal(refresh) if copy_data is None else _sql.stmt(
                 '{}, copy_data = {}', _sql.literal(refresh), _sql.literal(copy_data))
-            self.execute(self.stmt(PUBLICATION_STATEMENTS[verb], idents(names), opts), self.stored)
+            self.execute(self.stmt(PUBLICATION_STATEMENTS[verb], idents(names), opts), refresh)
         elif kind == 'refresh':
             if action[1] is None:
-                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'), self.stored)
+                self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION'), True)
             else:
                 self.execute(self.stmt('ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = {})',
-                                       _sql.literal(action[1])), self.stored)
+                                       _sql.literal(action[1])), True)
         elif kind == 'owner':
             self.execute(self.stmt('ALTER SUBSCRIPTION {} OWNER TO {}', _sql.ident(action[1])))
         elif kind == 'comment':
@@ -758,7 +760,8 @@ class Subscription(Manager):
                                  % current['slot_name'])
         self.changes.set_diff(shown_state(current), {})
         try:
-            self.execute(self.stmt('DROP SUBSCRIPTION {}'), current.get('conninfo'))
+            self.stored = current.get('conninfo')
+            self.execute(self.stmt('DROP SUBSCRIPTION {}'), bool(current['slot_name']) and not keep)
         except self.session.Error as exc:
             if keep:
                 raise

@@ -196,9 +196,10 @@ options:
   statement_timeout:
     description:
       - Seconds any statement of the module may run (the session's C(statement_timeout), sent when it
-        connects); V(0) for no limit. C(CREATE SUBSCRIPTION), C(ALTER SUBSCRIPTION ... CONNECTION / REFRESH / ... PUBLICATION)
-        and C(DROP SUBSCRIPTION) wait on the publisher; one cancelled by this limit fails naming the
-        publisher. The module also cancels a statement itself 5 s after this limit.
+        connects); V(0) for no limit. C(CREATE SUBSCRIPTION), C(ALTER SUBSCRIPTION) with C(CONNECTION),
+        C(REFRESH PUBLICATION) or a publication change with refresh, and C(DROP SUBSCRIPTION) wait on the
+        publisher; one cancelled by this limit fails naming the publisher. The module also cancels a
+        statement itself 5 s after this limit.
       - Raise it when the publisher is slow rather than silent, for example when creating the slot
         waits for long transactions on the publisher to end.
     type: float
@@ -355,7 +356,9 @@ sync_timed_out:
   type: bool
   sample: false
 sync_error_count:
-  description: C(pg_stat_subscription_stats.sync_error_count) when O(wait_for_sync) failed because the tables cannot get ready (PostgreSQL 15 and later, else null).
+  description:
+    - C(pg_stat_subscription_stats.sync_error_count) when O(wait_for_sync) failed because the tables
+      cannot get ready (PostgreSQL 15 and later, else null).
   returned: when O(wait_for_sync) failed with RV(sync_timed_out) false
   type: int
   sample: 3

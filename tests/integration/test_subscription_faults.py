@@ -208,8 +208,8 @@ def test_setup_fails_in_the_first_round_on_a_duplicate_key(ansible, pair, work_r
         assert run.rc != 0, run.output[-4000:]
         failed = [r for r in run.results if r['status'] == 'failed']
         rounds = [r for r in run.results if 'Subscriptions (round' in r['task']]
-        assert len(rounds) == 1 and failed == rounds and rounds[0]['host'] == 'zebra' and '(round 1)' in rounds[0]['task'], \
-            [(r['host'], r['task'], r['result'].get('msg')) for r in failed]
+        assert len(rounds) == 1 and failed == rounds, [(r['host'], r['task'], r['result'].get('msg')) for r in failed]
+        assert rounds[0]['host'] == 'zebra' and '(round 1)' in rounds[0]['task'], rounds[0]['task']
         item = rounds[0]['result']['results'][0]
         assert item['sync_timed_out'] is False and item['sync_error_count'] >= 1, item
         assert item['msg'].startswith('Subscription %s: the initial copy of public.animals (' % db), item['msg']
