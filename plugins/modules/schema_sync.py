@@ -173,7 +173,9 @@ schema_drift:
       every replicated insert fails), V(missing_extension).
     - C(column), C(publisher_type), C(subscriber_type), C(extension), C(publisher_version) are null where
       they do not apply. C(message) says in one sentence what is wrong and what will happen.
-  returned: always
+    - When the module fails because it cannot create what is missing (an extension not available, a type the
+      subscriber lacks), the drift as it is now.
+  returned: always, and on such a failure
   type: list
   elements: dict
   sample:
@@ -200,7 +202,7 @@ diff:
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
 from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 from ansible_collections.pgops.logical_replication.plugins.module_utils._conninfo import OPTION_SPEC
-from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
+from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
 from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import RemoteServer
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _schema, _sql
 
@@ -228,8 +230,10 @@ class SchemaSync(Manager):
                              % (', '.join(missing), self.params['conninfo'].get('dbname') or '(default)'))
         state = _schema.subscriber_state(self.session.row(_schema.SUBSCRIBER_QUERY,
                                                           _schema.subscriber_params(published)))
-        planned = _schema.plan(published, state, self.params['create_tables'], self.params['add_columns'],
-                               self.params['create_extensions'])
+        # a plan that cannot be carried out fails with the drift as it is (what preflight reports)
+        with where(schema_drift=_schema.drift(published, state)):
+            planned = _schema.plan(published, state, self.params['create_tables'], self.params['add_columns'],
+                                   self.params['create_extensions'])
         after = _schema.after_state(state, planned)
         self.changes.set_diff(_schema.columns_by_table(published, state), _schema.columns_by_table(published, after))
         with self.changes.transaction():

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from pgharness import SUPERUSER_PASSWORD, Servers, random_name, wait_for
+from pgharness import SUPERUSER_PASSWORD, Servers, assert_quartet, quartet_tasks, random_name, wait_for
 
 SYNC = 'pgops.logical_replication.schema_sync'
 INFO = 'pgops.logical_replication.replication_info'
@@ -73,18 +73,13 @@ def test_create_add_and_report(ansible, pg_pair, major):
     sub.sql('CREATE TABLE public.%s (id int PRIMARY KEY, v text, must int NOT NULL)' % other)
     args = dict(sub.login, db='postgres', conninfo=conninfo(pub, 'postgres'), publications=[name])
     try:
-        # check mode alone: changes nothing
-        run = ansible.tasks([{'name': 'check', SYNC: args, 'check_mode': True, 'diff': True}])
-        check = run.results[0]['result']
-        assert check['changed'] is True and not check.get('failed'), check.get('msg')
-        assert sub.value('SELECT to_regnamespace(%s) IS NULL', (schema,))
-        assert sorted(check['created_tables']) == ['%s.items' % schema, '%s.orders' % schema]
-        assert check['created_schemas'] == [schema]
-
+        # the quartet (check, apply, check, apply): check mode plans exactly what the run then does, so it
+        # wrote nothing; the second run changes nothing
         results = ansible.quartet('schema_sync', args)
         apply = results[1]
         assert SUPERUSER_PASSWORD not in json.dumps(results)
         assert sorted(apply['created_tables']) == ['%s.items' % schema, '%s.orders' % schema]
+        assert apply['created_schemas'] == [schema] and apply['queries'][0] == 'CREATE SCHEMA "%s"' % schema
         assert apply['added_columns'] == ['public.%s.gone' % other] and apply['created_extensions'] == []
         assert apply['diff']['before'] == {'public.%s' % other: ['id', 'v', 'must']}
         assert apply['diff']['after']['public.%s' % other] == ['id', 'v', 'must', 'gone']
@@ -181,19 +176,16 @@ def test_extension_type(ansible, pg_pair, major):
                 'CREATE PUBLICATION %s FOR TABLE tags' % name, dbname=dbname)
         version = pub.value("SELECT extversion FROM pg_extension WHERE extname = 'citext'", dbname=dbname)
         args = dict(sub.login, db=dbname, conninfo=conninfo(pub, dbname), publications=[name])
-        publisher = conninfo(pub, dbname)
-        run = ansible.tasks([
-            {'name': 'info', INFO: dict(sub.login, db=dbname, publisher=publisher)},
-            {'name': 'no extensions', SYNC: dict(args, create_extensions=False)},
-        ])
-        info, refused = [r['result'] for r in run.results]
-        assert info['subscriptions'] == []
+        # refused first (nothing written: the quartet's check then still plans CREATE EXTENSION), then the quartet
+        run = ansible.tasks([{'name': 'no extensions', SYNC: dict(args, create_extensions=False)}]
+                            + quartet_tasks('schema_sync', args), diff=True)
+        refused = run.results[0]['result']
         assert refused['failed'] and 'extension citext (version %s on the publisher)' % version in refused['msg']
         assert 'create_extensions is false' in refused['msg'] and refused['queries'] == []
-        assert sub.value("SELECT count(*) FROM pg_extension WHERE extname = 'citext'", dbname=dbname) == 0
-
-        results = ansible.quartet('schema_sync', args)
-        apply = results[1]
+        assert [(e['table'], e['column'], e['problem'], e['extension'], e['publisher_version'])
+                for e in refused['schema_drift']] == [('public.tags', None, 'missing_table', None, None),
+                                                      ('public.tags', 'name', 'missing_extension', 'citext', version)]
+        apply = assert_quartet([r['result'] for r in run.results[1:]])[1]
         assert apply['created_extensions'] == ['citext'] and apply['created_tables'] == ['public.tags']
         assert apply['queries'][0] == 'CREATE EXTENSION "citext" WITH SCHEMA "public" CASCADE'
         assert apply['schema_drift'] == []
