@@ -375,4 +375,3 @@ def test_requested_tables_once_each_and_children_validated():
     assert err.value.extra['problems'] == [
         'public.f (an inheritance child of public.p, which is listed without only: true) is a foreign table; '
         'only regular and partitioned tables can be published']
-
