@@ -11,14 +11,14 @@ module: schema_change
 short_description: Run a list of DDL statements in one transaction on one database
 version_added: 0.2.0
 description:
-  - Runs O(statements), in the order given, in B(one transaction) on the database O(db): either every
+  - Runs O(statements), in the order given, in B(one transaction) on the database O(db) - either every
     statement is committed or, when PostgreSQL refuses one, none is (the transaction is rolled back).
   - The building block of the C(pgops.logical_replication.schema_change) playbook, which runs the same
     statements on every host of the topology that holds the database, in the order that keeps logical
     replication running (subscribers first for additions, publishers first for removals).
   - Logical replication copies rows, not DDL; see the collection README for the safe order of a schema
     change and M(pgops.logical_replication.replication_info)'s C(schema_drift) to see what differs.
-  - In check mode nothing runs: the module returns the statements it would run in RV(queries).
+  - In check mode nothing runs; the module returns the statements it would run in RV(queries).
   - "Statements that cannot run inside a transaction block (C(CREATE INDEX CONCURRENTLY), C(VACUUM),
     C(CREATE DATABASE), C(ALTER SYSTEM)) are refused by PostgreSQL; run them on their own."
 author:
@@ -42,7 +42,7 @@ options:
   statements:
     description:
       - SQL statements, one per item, run in this order in one transaction. Each item is sent to the server
-        as written (the module does not rewrite or quote it): use only statements you trust.
+        as written (the module does not rewrite or quote it); use only statements you trust.
       - An empty list runs nothing and reports no change.
     type: list
     elements: str
