@@ -95,10 +95,11 @@ EXAMPLES = r'''
 - name: Fail before the next insert breaks replication (a column added on the publisher only)
   ansible.builtin.assert:
     that:
-      - sub.subscriptions | map(attribute='schema_drift') | flatten | length == 0
+      - sub.subscriptions | selectattr('schema_drift') | list | length == 0
       - sub.subscriptions | rejectattr('health', 'in', ['ok', 'syncing']) | list | length == 0
     fail_msg: "{{ sub.subscriptions | map(attribute='problems') | flatten
-                  + sub.subscriptions | map(attribute='schema_drift') | flatten | map(attribute='message') }}"
+                  + sub.subscriptions | selectattr('schema_drift') | map(attribute='schema_drift') | flatten
+                    | map(attribute='message') | list }}"
 
 - name: Wait until the subscription has caught up
   pgops.logical_replication.replication_info:

@@ -236,9 +236,11 @@ class SchemaSync(Manager):
                                    self.params['create_extensions'])
         after = _schema.after_state(state, planned)
         self.changes.set_diff(_schema.columns_by_table(published, state), _schema.columns_by_table(published, after))
-        with self.changes.transaction():
-            for statement in _schema.statements(planned):
-                self.changes.execute(statement)
+        statements = _schema.statements(planned)
+        if statements:
+            with self.changes.transaction():
+                for statement in statements:
+                    self.changes.execute(statement)
         return dict(
             created_tables=[_sql.display_name((t['schema'], t['table'])) for t in planned['tables']],
             added_columns=[_sql.display_name((t['schema'], t['table'], c['name'])) for t, c in planned['columns']],

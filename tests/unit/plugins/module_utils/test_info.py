@@ -100,3 +100,13 @@ def test_schema_drift_only_from_its_publisher():
         ('zoo', 'public.a', 'missing_table')]
     assert other['schema_drift'] is None
     assert 'schema_drift' not in _info.subscription_entries([worker()])[0]
+
+
+@pytest.mark.parametrize('version, present, absent', [
+    (140000, ['s.wal_status', '%(slots)s', '%(publications)s', "a.attgenerated = ''"], ['attnames::text[]']),
+    (180000, ['s.wal_status', 'p.attnames::text[]'], ["AND a.attgenerated = ''"]),
+])
+def test_publisher_query_reads_slots_and_published_tables_in_one_statement(mentions, version, present, absent):
+    query = _info.publisher_query(version)
+    mentions(query, present, absent)
+    assert query.count('%(slots)s') == 1 and ';' not in query
