@@ -406,34 +406,38 @@ def wait_for_sync(session, oid, timeout, poll=0.1, tables=None, name=None, confi
         if not pending:
             return tables, waited
         counts = error_counts(row)
+        listed = '; %s' % counts if counts else ''
         if row['enabled'] is False:
             raise SyncFailed('Subscription %s is disabled, so its tables will not synchronise: %s%s. Enable it '
                              '(state: enabled) to wait for the initial copy; if it was disabled by an error '
                              '(disable_on_error), fix that error first (the subscriber\'s server log names it).'
-                             % (shown, describe(pending), counts), tables, waited, row)
+                             % (shown, describe(pending), listed), tables, waited, row)
         if errors.update(row.get('sync_error_count'), row.get('apply_pid'), now):
             raise SyncFailed(
                 'Subscription %s: the initial copy of %s failed %d time(s) during this wait (%s) while the '
                 'publisher answers, and PostgreSQL retries it every wal_retrieve_retry_interval, failing the same '
                 'way. Usual causes: the table on the subscriber already holds rows with the same key as the '
-                'publisher\'s (duplicate key), it lacks a column the publisher sends, or the subscription\'s owner '
-                'may not write it; the ERROR of the "table synchronization worker" in the subscriber\'s server log '
-                'says which. Fix it (for example empty the subscriber\'s copy with TRUNCATE when the publisher\'s '
+                'publisher\'s (duplicate key), it lacks a column the publisher sends, the subscription\'s owner '
+                'may not write it, or the publisher has no free replication slot or WAL sender for the copy '
+                '(max_replication_slots, max_wal_senders); the ERROR of the "table synchronization worker" in the '
+                'subscriber\'s server log says which. Fix it (for example empty the subscriber\'s copy with TRUNCATE when the publisher\'s '
                 'rows are the ones to keep), then run again: the copy retries by itself.'
-                % (shown, describe(pending), errors.during_wait(row['sync_error_count']), counts.strip(' ,;')),
+                % (shown, describe(pending), errors.during_wait(row['sync_error_count']), counts),
                 tables, waited, row)
         if waited >= timeout:
             raise SyncTimeout('%d of %d table(s) of subscription %s not ready after %s s (sync_timeout): %s%s. The '
                               'initial copy may still be running. Raise sync_timeout, or run again to keep waiting.'
-                              % (len(pending), len(tables), shown, timeout, describe(pending), counts), tables, waited)
+                              % (len(pending), len(tables), shown, timeout, describe(pending), listed),
+                              tables, waited)
         time.sleep(poll)
 
 
 def error_counts(row):
-    """'; sync_error_count 3, apply_error_count 0' from a polled row (15+), '' before."""
+    """'pg_stat_subscription_stats: sync_error_count 3, apply_error_count 0' from a polled row (15+),
+    '' before."""
     if row.get('sync_error_count') is None:
         return ''
-    return '; sync_error_count %s, apply_error_count %s (pg_stat_subscription_stats)' % (
+    return 'pg_stat_subscription_stats: sync_error_count %s, apply_error_count %s' % (
         row['sync_error_count'], row.get('apply_error_count'))
 
 
