@@ -420,8 +420,9 @@ def wait_for_sync(session, oid, timeout, poll=0.1, tables=None, name=None, confi
                 'publisher\'s (duplicate key), it lacks a column the publisher sends, the subscription\'s owner '
                 'may not write it, or the publisher has no free replication slot or WAL sender for the copy '
                 '(max_replication_slots, max_wal_senders); the ERROR of the "table synchronization worker" in the '
-                'subscriber\'s server log says which. Fix it (for example empty the subscriber\'s copy with TRUNCATE when the publisher\'s '
-                'rows are the ones to keep), then run again: the copy retries by itself.'
+                'subscriber\'s server log says which. Fix it (for example empty the subscriber\'s copy with '
+                'TRUNCATE when the publisher\'s rows are the ones to keep), then run again: the copy retries by '
+                'itself.'
                 % (shown, describe(pending), errors.during_wait(row['sync_error_count']), counts),
                 tables, waited, row)
         if waited >= timeout:
