@@ -100,6 +100,9 @@ notes:
     written on the publisher (the schema_change playbook orders this for you).
   - Types that do not come from an extension (enums, domains, composite types created by hand) must exist on
     the subscriber; the module fails naming any that does not.
+  - Types are compared schema-qualified, so an extension installed in another schema on the subscriber than on the
+    publisher shows as C(type_mismatch). Index and constraint names are the publisher's; a relation of the same name
+    in that schema on the subscriber makes the run fail (and roll back).
 seealso:
   - module: pgops.logical_replication.replication_info
     description: Reports the same drift (RV(pgops.logical_replication.replication_info#module:subscriptions))
