@@ -166,14 +166,24 @@ def test_schema_change_check_mode_shows_the_plan_and_runs_nothing(ansible, casca
     assert [columns(s, 'abc') for s in (a, b, c)] == before
 
 
-def test_schema_change_adds_a_column_leaf_to_root_with_no_apply_error(ansible, cascade):
+def test_schema_change_adds_a_column_leaf_to_root_with_no_apply_error(ansible, cascade, work_root):
+    """The column added by hand made part of the change, another column and a new table (listed in the topology,
+    with rows on a already): everything arrives on c, through b."""
     a, b, c = (cascade['servers'][n] for n in 'abc')
-    statements = ['ALTER TABLE abc ADD COLUMN IF NOT EXISTS by_hand int', 'ALTER TABLE abc ADD COLUMN weight numeric']
+    a.sql("CREATE TABLE animals (id int PRIMARY KEY, name text); INSERT INTO animals VALUES (1, 'ann')", dbname='zoo')
+    for entry in cascade['entries']:
+        entry['tables'].append('public.animals')
+    cascade['inventory'] = write_inventory(work_root, cascade['servers'], cascade['entries'])
+    statements = ['ALTER TABLE abc ADD COLUMN IF NOT EXISTS by_hand int', 'ALTER TABLE abc ADD COLUMN weight numeric',
+                  'CREATE TABLE IF NOT EXISTS animals (id int PRIMARY KEY, name text)']
     run = play(ansible, cascade, CHANGE, extra_vars={'schema_change_database': 'zoo',
                                                      'schema_change_statements': statements})
     assert run.rc == 0, run.output[-6000:]
     assert applied_by(run) == ['c', 'b', 'a']
     assert 'Schema drift left: none' in run.stdout
+    assert c.value('SELECT name FROM animals WHERE id = 1', dbname='zoo') == 'ann'   # published, refreshed, copied
+    a.sql("INSERT INTO animals VALUES (2, 'bob')", dbname='zoo')
+    assert wait_for(lambda: c.value('SELECT name FROM animals WHERE id = 2', dbname='zoo') == 'bob', 'a new row')
     a.sql("INSERT INTO abc VALUES (21, 'new', 7, 1.5)", dbname='zoo')
     assert wait_for(lambda: c.value('SELECT weight FROM abc WHERE id = 21', dbname='zoo') == 1.5, 'the new column on c')
     for server, name in ((b, 'ab'), (c, 'bc')):
