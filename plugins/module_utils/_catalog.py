@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql, _versions
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 # The server's current WAL position (on a standby, the last one received).
@@ -155,3 +155,13 @@ def settings(session, names):
     for row in rows:
         row['files_readable'] = readable
     return dict((r['name'], r) for r in rows)
+
+
+def apply_worker(version, alias='w'):
+    """The condition on pg_stat_subscription (``alias``) that picks a subscription's apply worker
+    (not its table sync or parallel apply workers)."""
+    if _versions.supports('subscription_worker_type', version):
+        return "%s.relid IS NULL AND %s.worker_type = 'apply'" % (alias, alias)
+    if _versions.supports('subscription_worker_leader_pid', version):
+        return '%s.relid IS NULL AND %s.leader_pid IS NULL' % (alias, alias)
+    return '%s.relid IS NULL' % alias

@@ -57,12 +57,6 @@ SELECT coalesce(json_agg(r ORDER BY r.application_name, r.pid), '[]'::json) FROM
   CROSS JOIN (SELECT %s AS lsn) w
   LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid) r""" % CURRENT_LSN
 
-    if _versions.supports('subscription_worker_type', version):
-        apply_worker = "w.relid IS NULL AND w.worker_type = 'apply'"
-    elif _versions.supports('subscription_worker_leader_pid', version):
-        apply_worker = 'w.relid IS NULL AND w.leader_pid IS NULL'
-    else:
-        apply_worker = 'w.relid IS NULL'
     stats = _versions.supports('subscription_stats', version)
     subscriptions = """
 SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
@@ -79,7 +73,7 @@ SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
         _versions.column('subscription_stats', version, 'st.apply_error_count', 'bigint', 'apply_error_count'),
         _versions.column('subscription_stats', version, 'st.sync_error_count', 'bigint', 'sync_error_count'),
         _catalog.SUBSCRIPTION_TABLES.format(oid='s.oid'),
-        apply_worker,
+        _catalog.apply_worker(version),
         'LEFT JOIN pg_stat_subscription_stats st ON st.subid = s.oid' if stats else '')
 
     return dict(publications=publications, slots=slots, replication=replication, subscriptions=subscriptions)

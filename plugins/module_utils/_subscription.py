@@ -102,16 +102,6 @@ def catalog_query(version, conninfo=True, origin_lsn=False):
             '  AND s.subname = %(name)s')
 
 
-def apply_worker(version, alias='w'):
-    """The condition on pg_stat_subscription (``alias``) that picks a subscription's apply worker
-    (not its table sync or parallel apply workers)."""
-    if _versions.supports('subscription_worker_type', version):
-        return "%s.relid IS NULL AND %s.worker_type = 'apply'" % (alias, alias)
-    if _versions.supports('subscription_worker_leader_pid', version):
-        return '%s.relid IS NULL AND %s.leader_pid IS NULL' % (alias, alias)
-    return '%s.relid IS NULL' % alias
-
-
 def tables_query(version):
     """What wait_for_sync polls: the tables and their states, whether the subscription is enabled,
     its error counts (15+, else NULL) and the pid of its apply worker."""
@@ -123,7 +113,7 @@ def tables_query(version):
             '       ' + _versions.column('subscription_stats', version, stats % 'apply_error_count', 'bigint',
                                          'apply_error_count') + ',\n'
             '       (SELECT w.pid FROM pg_stat_subscription w WHERE w.subid = %(oid)s AND '
-            + apply_worker(version) + ' LIMIT 1) AS apply_pid')
+            + _catalog.apply_worker(version) + ' LIMIT 1) AS apply_pid')
 
 
 def read(session, name, origin_lsn=False):
