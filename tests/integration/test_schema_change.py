@@ -110,6 +110,14 @@ def test_check_mode_of_setup_reports_the_schema_copy_and_the_refresh(ansible, ca
     assert recap(check)['b']['changed'] == recap(real)['b']['changed'] == 2, (checked, done)
     assert checked == done, (checked, done)
     assert_nothing_changed(play(ansible, cascade, SETUP, extra_vars=pair))
+    # A new entry (its publication does not exist yet) in check mode: the subscription is to be created, its
+    # table exists here already (nothing to copy), nothing fails.
+    entries = cascade['entries'] + [dict(cascade['entries'][0], name='ab_new', tables=['public.abc'])]
+    check = ansible.playbook(SETUP, inventory=write_inventory(work_root, cascade['servers'], entries), check=True,
+                             extra_vars=pair)
+    assert check.rc == 0, check.output[-6000:]
+    changed = [t for t in changed_tasks(check) if t.startswith('b: pgops.logical_replication.subscriber : ')]
+    assert changed == ['b: pgops.logical_replication.subscriber : Subscriptions (round 1)'], changed
 
 
 def test_drift_is_reported_before_any_row_breaks(ansible, cascade):
