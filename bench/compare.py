@@ -49,7 +49,7 @@ sys.path.insert(0, BENCH)
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration'))
 
 from pgharness import PgServer, SUPERUSER_PASSWORD, as_postgres  # noqa: E402
-from setup_rerun import Result, Runner, community_collections  # noqa: E402
+from setup_rerun import Runner, community_collections  # noqa: E402
 
 MAJOR = '15'
 PASSWORD = 'bench-logic-pw'
@@ -304,8 +304,8 @@ class Bench(object):
                     if not pick:
                         continue
                     for app, (sessions, count) in pick[-1]['statements'].items():
-                        add('| %d | %s | %s | %d | %d | %.1f |' % (size, kind, app, sessions, count,
-                                                                  float(count) / max(sessions, 1)))
+                        per_session = float(count) / max(sessions, 1)
+                        add('| %d | %s | %s | %d | %d | %.1f |' % (size, kind, app, sessions, count, per_session))
             add('')
         if 'rerun' in parts:
             add('## Where ours spends a re-run (largest size, last round)\n')
