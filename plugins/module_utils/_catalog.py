@@ -165,3 +165,38 @@ def apply_worker(version, alias='w'):
     if _versions.supports('subscription_worker_leader_pid', version):
         return '%s.relid IS NULL AND %s.leader_pid IS NULL' % (alias, alias)
     return '%s.relid IS NULL' % alias
+
+
+# pg_hba.conf lines (pg_hba_file_rules, as the server read them: superusers only) that open physical
+# replication: database `replication` (`all` does not match it), not `reject`.
+_PHYSICAL_HBA_RULE = "h.error IS NULL AND 'replication' = ANY(h.database) AND h.auth_method <> 'reject'"
+_HBA_LINE = ("'line_number', h.line_number, 'type', h.type, 'database', h.database, 'user_name', h.user_name, "
+             "'address', h.address, 'auth_method', h.auth_method")
+
+
+def _hba_admits(name, oid):
+    """The line `h` names the role (SQL expressions ``name``, ``oid``): user `all`, the role, a +group it is a
+    member of, or a regular expression (PostgreSQL 16+: counted without being evaluated)."""
+    return ("EXISTS (SELECT 1 FROM unnest(h.user_name) u WHERE u IN ('all', {name}) OR left(u, 1) = '/' "
+            "OR (left(u, 1) = '+' AND EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = substr(u, 2) "
+            "AND pg_has_role({oid}, g.oid, 'MEMBER'))))").format(name=name, oid=oid)
+
+
+def physical_hba(name, oid):
+    """A JSON list of the lines that let one role in for physical replication."""
+    return ("(SELECT COALESCE(json_agg(json_build_object({line}) ORDER BY h.line_number), '[]') "
+            "FROM pg_hba_file_rules h WHERE {rule} AND {admits})").format(
+                line=_HBA_LINE, rule=_PHYSICAL_HBA_RULE, admits=_hba_admits(name, oid))
+
+
+# Every such line with the REPLICATION roles (not superusers) it lets in.
+PHYSICAL_HBA_ROLES = ("SELECT COALESCE(json_agg(json_build_object({line}, 'roles', ARRAY("
+                      "SELECT r.rolname FROM pg_roles r WHERE r.rolreplication AND NOT r.rolsuper AND {admits} "
+                      "ORDER BY 1)) ORDER BY h.line_number), '[]') FROM pg_hba_file_rules h WHERE {rule}").format(
+                          line=_HBA_LINE, rule=_PHYSICAL_HBA_RULE, admits=_hba_admits('r.rolname', 'r.oid'))
+
+
+def hba_text(line):
+    """A pg_hba_file_rules row as its line reads: type, databases, users, address, method."""
+    return ' '.join([line['type'], ','.join(line['database']), ','.join(line['user_name'])]
+                    + ([line['address']] if line['address'] else []) + [line['auth_method']])

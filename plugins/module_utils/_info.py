@@ -82,10 +82,13 @@ SELECT coalesce(json_agg(s ORDER BY s.name), '[]'::json) FROM (
 SECTIONS = ('publications', 'slots', 'replication', 'subscriptions')
 
 
-def server_query(version):
-    """The one statement that reads the connected server: server facts plus every section."""
+def server_query(version, superuser=False):
+    """The one statement that reads the connected server: server facts plus every section, and for a
+    superuser (only they may read pg_hba_file_rules) the pg_hba.conf lines that open physical replication."""
     queries = section_queries(version)
     parts = ['(%s) AS %s' % (queries[name].strip(), name) for name in SECTIONS]
+    if superuser:
+        parts.append('(%s) AS physical_replication_hba' % _catalog.PHYSICAL_HBA_ROLES)
     return ('SELECT current_database() AS database, pg_is_in_recovery() AS in_recovery, '
             '%s::text AS current_lsn,\n' % CURRENT_LSN + ',\n'.join(parts))
 

@@ -12,7 +12,7 @@ behind; the password goes as a SCRAM-SHA-256 verifier computed here (``_scram``)
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _scram, _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _scram, _sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError, where
 from ansible_collections.pgops.logical_replication.plugins.module_utils._changes import Manager
 
@@ -60,28 +60,12 @@ SELECT current_database() AS database, current_user AS login_role,
 FROM (SELECT 1) AS one LEFT JOIN {roles} r ON r.rolname = %(name)s
 """
 
-# The pg_hba.conf lines (as the server read them) that let the role in for physical replication: database
-# `replication` (`all` does not match it), user `all`, the role, a +group it is a member of, or a regular
-# expression (PostgreSQL 16+: reported without being evaluated). Readable by superusers only.
-PHYSICAL_HBA = """(SELECT COALESCE(json_agg(json_build_object(
-            'line_number', h.line_number, 'type', h.type, 'database', h.database, 'user_name', h.user_name,
-            'address', h.address, 'auth_method', h.auth_method) ORDER BY h.line_number), '[]')
-        FROM pg_hba_file_rules h
-        WHERE h.error IS NULL AND 'replication' = ANY(h.database) AND h.auth_method <> 'reject'
-          AND EXISTS (SELECT 1 FROM unnest(h.user_name) u
-                      WHERE u IN ('all', %(name)s) OR left(u, 1) = '/'
-                         OR (left(u, 1) = '+' AND EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = substr(u, 2)
-                                                         AND pg_has_role(r.oid, g.oid, 'MEMBER')))))"""
+# The pg_hba.conf lines that let the role in for physical replication (superusers only may read them).
+PHYSICAL_HBA = _catalog.physical_hba(name='%(name)s', oid='r.oid')
 
 
 def qualified(schema, name):
     return _sql.display_name((schema, name))
-
-
-def hba_text(line):
-    """A pg_hba_file_rules row as its line reads: type, databases, users, address, method."""
-    return ' '.join([line['type'], ','.join(line['database']), ','.join(line['user_name'])]
-                    + ([line['address']] if line['address'] else []) + [line['auth_method']])
 
 
 class ReplicationUser(Manager):
@@ -139,7 +123,7 @@ class ReplicationUser(Manager):
             'it can stream all WAL of the server or take a base backup of the whole cluster (pg_basebackup), every '
             'database included, from there. Logical replication needs none of these lines; if that access is not '
             'intended, remove them or narrow their user column.'
-            % (self.name, '; '.join('line %s (%s)' % (line['line_number'], hba_text(line)) for line in lines)))
+            % (self.name, '; '.join('line %s (%s)' % (line['line_number'], _catalog.hba_text(line)) for line in lines)))
 
     # -- reading ------------------------------------------------------------------------------
     def shown_state(self, row):

@@ -140,6 +140,23 @@ publications:
   sample:
     - {name: zoo, owner: postgres, all_tables: false, publish: [insert, update, delete, truncate],
        publish_via_partition_root: false, tables: [public.abc]}
+physical_replication_hba:
+  description:
+    - The C(pg_hba.conf) lines (as the server read them, C(pg_hba_file_rules)) that let a role in for
+      physical replication (database C(replication), method not C(reject)), each with C(roles), the
+      REPLICATION roles that are not superusers it lets in (user C(all), the role, a C(+group) it belongs
+      to; a regular expression counts as a match without being evaluated). Such a role can stream all WAL
+      or take a base backup from there. C(preflight.yml) warns when a replication user of the topology
+      is among them.
+    - C(text) is the line as it reads (type, databases, users, address, method).
+    - Null when the login is not a superuser (only superusers may read C(pg_hba_file_rules)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {line_number: 118, type: host, database: [replication], user_name: [all], address: 127.0.0.1,
+       auth_method: scram-sha-256, roles: [logic],
+       text: host replication all 127.0.0.1 scram-sha-256}
 slots:
   description:
     - Every replication slot of the server.
@@ -222,7 +239,7 @@ queries:
 '''
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils._connection import build_module, run_module
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _info, _schema
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _info, _schema
 from ansible_collections.pgops.logical_replication.plugins.module_utils._conninfo import OPTION_SPEC
 from ansible_collections.pgops.logical_replication.plugins.module_utils._remote import RemoteServer
 
@@ -256,11 +273,15 @@ class ReplicationInfo(object):
     def read_server(self):
         version = self.session.version
         try:
-            return self.session.row(_info.server_query(version))
+            result = self.session.row(_info.server_query(version, self.session.superuser))
+            for line in result.setdefault('physical_replication_hba', None) or []:
+                line['text'] = _catalog.hba_text(line)
+            return result
         except self.session.InsufficientPrivilege:
             pass
         # The role may not read some catalog: read each list on its own, unknown ones as null.
         result = self.session.row(_info.BASE_QUERY)
+        result['physical_replication_hba'] = None
         for section in _info.SECTIONS:
             try:
                 result[section] = self.session.row(_info.fallback_query(version, section))[section]

@@ -111,6 +111,10 @@ def test_second_run_and_check_mode_change_nothing(ansible, zoo):
     second = play(ansible, zoo, 'setup.yml', verbosity=1)
     assert_no_password(second)
     assert_nothing_changed(second)
+    # initdb's `host replication all 127.0.0.1/32 ...` lets the replication user in for physical replication.
+    shown = [r['result'].get('msg') for r in second.results if r['task'] == 'Show the result']
+    assert any('rhino: warning: pg_hba.conf line' in line and 'lets replication user logic in for physical replication'
+               in line and 'host replication all 127.0.0.1' in line for line in shown[0]), shown
     pub.sql("INSERT INTO keepers VALUES (3, 'cy')", dbname='zoo')
     check = play(ansible, zoo, 'setup.yml', check=True)
     assert changed_tasks(check) == []

@@ -55,3 +55,13 @@ def test_subscription_tables_state_words(code, word):
 def test_subscription_tables_query_is_one_json_list():
     text = _catalog.SUBSCRIPTION_TABLES.format(oid='s.oid')
     assert 'r.srsubid = s.oid' in text and "'[]'::json" in text and '{' not in text.replace('{oid}', '')
+
+
+@pytest.mark.parametrize('line, text', [
+    (dict(type='local', database=['replication'], user_name=['all'], address=None, auth_method='trust'),
+     'local replication all trust'),
+    (dict(type='host', database=['replication', 'zoo'], user_name=['+repl', 'logic'], address='10.0.0.0',
+          auth_method='scram-sha-256'), 'host replication,zoo +repl,logic 10.0.0.0 scram-sha-256'),
+])
+def test_hba_text(line, text):
+    assert _catalog.hba_text(line) == text

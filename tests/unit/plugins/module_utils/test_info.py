@@ -110,3 +110,11 @@ def test_publisher_query_reads_slots_and_published_tables_in_one_statement(menti
     query = _info.publisher_query(version)
     mentions(query, present, absent)
     assert query.count('%(slots)s') == 1 and ';' not in query
+
+
+def test_physical_replication_hba_only_in_a_superuser_read():
+    """pg_hba_file_rules is for superusers only: another login's one statement must not name it."""
+    assert 'pg_hba_file_rules' not in _info.server_query(150000)
+    query = _info.server_query(150000, superuser=True)
+    assert query.count('SELECT current_database()') == 1
+    assert 'pg_hba_file_rules' in query and 'AS physical_replication_hba' in query

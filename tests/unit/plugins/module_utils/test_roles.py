@@ -1,18 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-import pytest
 
 from ansible_collections.pgops.logical_replication.plugins.module_utils import _roles
-
-
-@pytest.mark.parametrize('line, text', [
-    (dict(type='local', database=['replication'], user_name=['all'], address=None, auth_method='trust'),
-     'local replication all trust'),
-    (dict(type='host', database=['replication', 'zoo'], user_name=['+repl', 'logic'], address='10.0.0.0',
-          auth_method='scram-sha-256'), 'host replication,zoo +repl,logic 10.0.0.0 scram-sha-256'),
-])
-def test_hba_text(line, text):
-    assert _roles.hba_text(line) == text
 
 
 def test_physical_hba_is_one_subquery_of_the_role_statement():
