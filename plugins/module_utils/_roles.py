@@ -38,7 +38,8 @@ SELECT current_database() AS database, current_user AS login_role,
                    'grantable', has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION')) ORDER BY n.nspname), '[]')
         FROM pg_namespace n
         WHERE n.nspname = ANY(%(schemas)s) OR (%(every_schema)s AND EXISTS (
-              SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = r.oid))) AS schema_privileges,
+              SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = r.oid))
+           OR n.oid IN (SELECT c.relnamespace FROM pg_class c WHERE c.oid IN {descendants})) AS schema_privileges,
        (SELECT COALESCE(json_agg(json_build_object(
                    'schema', t.nspname, 'name', t.relname, 'select', 'SELECT' = ANY(t.privileges),
                    'any', cardinality(t.privileges) > 0, 'grantable', t.grantable) ORDER BY t.nspname, t.relname), '[]')
@@ -47,8 +48,11 @@ SELECT current_database() AS database, current_user AS login_role,
                            WHERE a.grantee = r.oid) AS privileges
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                AND (n.nspname = ANY(%(schemas)s) OR (%(every_schema)s AND EXISTS (
+                AND (n.nspname = ANY(%(schemas)s) OR c.oid IN {descendants} OR (%(every_schema)s AND EXISTS (
                      SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = r.oid)))) t) AS tables,
+       (SELECT COALESCE(json_agg(json_build_object('schema', n.nspname, 'name', c.relname)
+                                 ORDER BY n.nspname, c.relname), '[]')
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid IN {descendants}) AS descendants,
        ARRAY(SELECT DISTINCT COALESCE(d.datname, 'shared objects') FROM pg_shdepend s
              LEFT JOIN pg_database d ON d.oid = s.dbid
              WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND s.deptype = 'o'
@@ -59,6 +63,16 @@ SELECT current_database() AS database, current_user AS login_role,
        {hba} AS physical_hba
 FROM (SELECT 1) AS one LEFT JOIN {roles} r ON r.rolname = %(name)s
 """
+
+# The inheritance children and partitions, at any depth, of the tables asked for (%(table_schemas)s and
+# %(table_names)s, two arrays of the same length).
+DESCENDANTS = """(WITH RECURSIVE d(oid) AS (
+            SELECT i.inhrelid FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+              JOIN pg_namespace pn ON pn.oid = p.relnamespace
+              JOIN unnest(%(table_schemas)s::text[], %(table_names)s::text[]) AS w(s, t)
+                ON pn.nspname = w.s AND p.relname = w.t
+            UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
+          SELECT d.oid FROM d)"""
 
 # The pg_hba.conf lines that let the role in for physical replication (superusers only may read them).
 PHYSICAL_HBA = _catalog.physical_hba(name='%(name)s', oid='r.oid')
@@ -73,17 +87,31 @@ class ReplicationUser(Manager):
         super(ReplicationUser, self).__init__(module, session, changes)
         self.name = module.params['name']
 
-    def read(self, schemas, every_schema):
-        params = dict(name=self.name, schemas=sorted(schemas), every_schema=every_schema)
+    def read(self, wanted, every_schema):
+        tables = wanted['tables'] if wanted else []
+        params = dict(name=self.name, schemas=sorted(wanted['managed']) if wanted else [], every_schema=every_schema,
+                      table_schemas=[t[0] for t in tables], table_names=[t[1] for t in tables])
         if self.session.superuser:  # pg_authid is for superusers: others read pg_roles straight away
-            row = self.session.row(ROLE_QUERY.format(roles='pg_authid', password='r.rolpassword', hba=PHYSICAL_HBA),
-                                   params)
+            row = self.session.row(ROLE_QUERY.format(roles='pg_authid', password='r.rolpassword', hba=PHYSICAL_HBA,
+                                                     descendants=DESCENDANTS), params)
             row['password_readable'] = True
         else:
-            row = self.session.row(ROLE_QUERY.format(roles='pg_roles', password='NULL::text', hba='NULL::json'),
-                                   params)
+            row = self.session.row(ROLE_QUERY.format(roles='pg_roles', password='NULL::text', hba='NULL::json',
+                                                     descendants=DESCENDANTS), params)
             row['password_readable'] = False
         return row
+
+    @staticmethod
+    def with_descendants(row, wanted):
+        """The inheritance children and partitions of the tables asked for are granted with them (and USAGE on
+        their schemas): a publication of a parent publishes each of them as a table of its own, and the
+        subscriber's initial copy reads each one directly. SELECT on the parent already reads their rows."""
+        if not wanted:
+            return
+        extra = [(d['schema'], d['name']) for d in row['descendants'] if (d['schema'], d['name']) not in wanted['tables']]
+        wanted['tables'] = list(wanted['tables']) + extra
+        wanted['managed'] = set(wanted['managed']) | set(schema for schema, _name in extra)
+        row['schemas'] = sorted(set(row['schemas']) | set(schema for schema, _name in extra))
 
     def wanted_grants(self):
         grant = self.params['grant_select']
@@ -101,7 +129,8 @@ class ReplicationUser(Manager):
         _sql.check_name(self.name, 'role name')
         wanted = self.wanted_grants()
         absent = self.params['state'] == 'absent'
-        row = self.read(wanted['managed'] if wanted else (), absent)
+        row = self.read(wanted, absent)
+        self.with_descendants(row, wanted)
         before = self.shown_state(row) if row['exists'] else {}
         if absent:
             self.drop(row, wanted)

@@ -290,3 +290,34 @@ def test_publisher_role_hba_names_only_the_database_and_warns_about_physical(ans
     assert [w for w in warnings if 'lets role %s in for physical replication' % user in w
             and 'line ' in w and 'host replication all 127.0.0.1 scram-sha-256' in w], json.dumps(users)[:3000]
     assert PASSWORD not in run.output
+
+
+def test_inheritance_children_and_partitions_are_granted_with_their_parent(ansible, pg):
+    """A publication of a parent publishes its children (and a partitioned table's partitions) as tables of their
+    own, and the subscriber's initial copy reads each one directly as the replication user."""
+    schema = random_name('inh')
+    name = random_name('logic')
+    pg.sql('CREATE SCHEMA {s}; CREATE SCHEMA {s}_kids; CREATE TABLE {s}.parent (id int PRIMARY KEY);'
+           'CREATE TABLE {s}.kid () INHERITS ({s}.parent); CREATE TABLE {s}_kids.grandkid () INHERITS ({s}.kid);'
+           'CREATE TABLE {s}.parts (id int PRIMARY KEY) PARTITION BY RANGE (id);'
+           'CREATE TABLE {s}_kids.p1 PARTITION OF {s}.parts FOR VALUES FROM (0) TO (10);'
+           'INSERT INTO {s}_kids.grandkid VALUES (1); INSERT INTO {s}.parts VALUES (2);'
+           'CREATE TABLE {s}.other (id int)'.format(s=schema))
+    args = dict(pg.login, name=name, password=PASSWORD,
+                grant_select={'tables': ['%s.parent' % schema, '%s.parts' % schema]})
+    try:
+        run = ansible.tasks(quartet_tasks('replication_user', args), diff=True)
+        check, apply, check_again, apply_again = assert_quartet([r['result'] for r in run.results])
+        assert 'GRANT USAGE ON SCHEMA "{s}_kids" TO "{n}"'.format(s=schema, n=name) in apply['queries']
+        conn = connect_as(pg, name, PASSWORD)
+        try:
+            for table in ('kid', 'parent', 'parts'):
+                assert can_select(conn, '%s.%s' % (schema, table)) in (0, 1)
+            assert can_select(conn, '%s_kids.grandkid' % schema) == 1
+            assert can_select(conn, '%s_kids.p1' % schema) == 1
+            assert 'permission denied' in can_select(conn, '%s.other' % schema)
+        finally:
+            conn.close()
+    finally:
+        pg.sql('DROP SCHEMA {s}, {s}_kids CASCADE; DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '
+               '\'{n}\') THEN DROP OWNED BY "{n}"; DROP ROLE "{n}"; END IF; END$$'.format(s=schema, n=name))
