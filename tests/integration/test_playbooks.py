@@ -17,6 +17,7 @@ from pgharness import (PLAYBOOKS, Servers, assert_nothing_changed, changed_tasks
                        wait_for, write_inventory)
 
 PASSWORD = 'Zoo keeper\'s "pw" 42'
+OTHER_PASSWORD = 'Another keeper 77'
 
 
 def assert_no_password(run):
@@ -202,13 +203,18 @@ def test_preflight_reports_every_problem_at_once(ansible, pg_pair, work_root):
                     'subscriber_database': nodb, 'tables': ['public.' + missing], 'user': 'nobody_yet',
                     'password': PASSWORD},
                    {'name': 'c', 'publisher': 'rhino', 'subscriber': 'giraffe', 'database': 'postgres',
-                    'user': 'nobody_yet', 'password': PASSWORD}]
+                    'user': 'nobody_yet', 'password': PASSWORD},
+                   # the same user on the same publisher and database with another password (issue 10 item 16)
+                   {'name': 'd', 'publisher': 'rhino', 'subscriber': 'hippo', 'database': 'postgres',
+                    'tables': ['public.' + no_key], 'user': 'nobody_yet', 'password': OTHER_PASSWORD}]
         inventory = write_inventory(work_root, {'rhino': pub, 'hippo': sub}, entries)
         run = ansible.playbook(os.path.join(PLAYBOOKS, 'preflight.yml'), inventory=inventory, check=True)
         assert run.rc != 0
         problems = fact(run, '_pf_all')['problems']
         expected = ['entry 3 (c): subscriber giraffe is not in the inventory',
                     'entry 3 (c): give tables, schemas or all_tables: true',
+                    'entry 4 (d): user nobody_yet on publisher rhino, database postgres, has another password in '
+                    'entry 1 (%s)' % entries[0]['name'],
                     'rhino: publication %s: no usable replica identity' % entries[0]['name'],
                     'rhino: publication %s: ' % entries[1]['name'],
                     'hippo: subscription %s (rhino -> hippo): ' % entries[0]['name'],
@@ -221,6 +227,6 @@ def test_preflight_reports_every_problem_at_once(ansible, pg_pair, work_root):
         assert 'PROBLEM  rhino: publication' in run.stdout  # the readable list
         assert pub.value('SELECT count(*) FROM pg_publication') == 0 or not pub.value(
             'SELECT count(*) FROM pg_publication WHERE pubname = ANY(%s)', ([e['name'] for e in entries],))
-        assert PASSWORD not in run.output
+        assert PASSWORD not in run.output and OTHER_PASSWORD not in run.output
     finally:
         pub.sql('DROP TABLE public.%s' % no_key)
