@@ -54,15 +54,9 @@ def check_expression(text, what='where'):
     if '\x00' in text:
         raise PgOpsError('%s contains a NUL byte.' % what)
     depth = 0
-    for kind, token in _tokens(text, what):
-        if kind != 'op':
-            continue
-        if token == '(':
-            depth += 1
-        elif token == ')':
-            depth -= 1
-            if depth < 0:
-                raise PgOpsError('%s %r closes a parenthesis it did not open.' % (what, text))
+    for _index, depth in _depths(_tokens(text, what)):
+        if depth < 0:
+            raise PgOpsError('%s %r closes a parenthesis it did not open.' % (what, text))
     if depth:
         raise PgOpsError('%s %r has %d unclosed parenthes%s.' % (what, text, depth, 'is' if depth == 1 else 'es'))
     return text
@@ -203,18 +197,20 @@ def normalise_expression(text):
     return ''.join(' ' if kind == 'space' else token for kind, token in tokens)
 
 
-def _outer_pair(tokens):
-    """True when the first token, '(', closes at the last token."""
+def _depths(tokens):
+    """(index, parenthesis depth after it) of each '(' and ')' among the tokens."""
     depth = 0
     for index, (kind, token) in enumerate(tokens):
-        if kind != 'op':
-            continue
-        if token == '(':
-            depth += 1
-        elif token == ')':
-            depth -= 1
-            if depth == 0:
-                return index == len(tokens) - 1
+        if kind == 'op' and token in '()':
+            depth += 1 if token == '(' else -1
+            yield index, depth
+
+
+def _outer_pair(tokens):
+    """True when the first token, '(', closes at the last token."""
+    for index, depth in _depths(tokens):
+        if depth == 0:
+            return index == len(tokens) - 1
     return False
 
 
