@@ -23,7 +23,7 @@ of the last commit it applied; superusers).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.pgops.logical_replication.plugins.module_utils import _sql
+from ansible_collections.pgops.logical_replication.plugins.module_utils import _catalog, _sql
 from ansible_collections.pgops.logical_replication.plugins.module_utils._errors import PgOpsError
 
 _READABLE = ("has_sequence_privilege(quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename), "
@@ -75,16 +75,25 @@ FROM pg_subscription s
 WHERE s.subname = %(name)s AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 
-# On the publisher, once: the end of its WAL.
+# On the publisher, once: the end of its WAL and the sizes that place page headers (the arithmetic is done by
+# wait_target: pg_lsn minus a number needs PostgreSQL 14, and 13 is still a publisher to upgrade from).
 TARGET_QUERY = """
-SELECT (CASE WHEN mod(w.off, s.seg) = 40 THEN w.lsn - 40
-             WHEN mod(w.off, s.blk) = 24 THEN w.lsn - 24
-             ELSE w.lsn END)::text AS target
-FROM (SELECT l.lsn, pg_wal_lsn_diff(l.lsn, '0/0') AS off FROM (SELECT pg_current_wal_insert_lsn() AS lsn) l) w,
-     (SELECT max(setting::numeric) FILTER (WHERE name = 'wal_segment_size') AS seg,
-             max(setting::numeric) FILTER (WHERE name = 'wal_block_size') AS blk
-      FROM pg_settings WHERE name IN ('wal_segment_size', 'wal_block_size')) s
+SELECT pg_current_wal_insert_lsn()::text AS lsn,
+       (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size') AS seg,
+       (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_block_size') AS blk
 """
+
+
+def wait_target(lsn, seg, blk):
+    """The WAL position to wait for from TARGET_QUERY's row: the insert position, stepped back over a page
+    header it points just past (24 bytes, 40 at the start of a segment), where no record ends."""
+    position = _catalog.parse_lsn(lsn)
+    if position % seg == 40:
+        position -= 40
+    elif position % blk == 24:
+        position -= 24
+    return '%X/%X' % (position >> 32, position & 0xFFFFFFFF)
+
 
 # On the publisher, each poll: has the slot confirmed the target?
 SLOT_QUERY = """

@@ -259,7 +259,7 @@ class SequenceSync(Manager):
         """Poll until the subscription applied everything the publisher wrote before the wait began."""
         started = time.time()
         deadline = started + self.params['wait_timeout']
-        target = remote.row(_sequences.TARGET_QUERY, {})['target']
+        target = _sequences.wait_target(**remote.row(_sequences.TARGET_QUERY, {}))
         lsn = {'target': target, 'oid': subscription['oid'], 'slot': subscription['slot_name']}
         while True:
             slot = remote.row(_sequences.SLOT_QUERY, lsn) if subscription['slot_name'] else None

@@ -85,3 +85,13 @@ NO_TABLES = dict(tab_schemas=[], tab_names=[])
 ])
 def test_selection(schemas, sequences, tables, params, names):
     assert _sequences.selection(schemas, sequences, tables) == (params, names)
+
+
+@pytest.mark.parametrize('lsn, target', [
+    ('0/3000148', '0/3000148'),      # inside a page: as it is
+    ('0/3002018', '0/3002000'),      # just past a page header (8192-byte pages): back 24 bytes
+    ('1/28', '1/0'),                 # just past the long header at a segment start: back 40 bytes
+    ('0/1000028', '0/1000000'),      # a segment start inside the first 4 GB (16 MB segments)
+])
+def test_wait_target_steps_back_over_a_page_header(lsn, target):
+    assert _sequences.wait_target(lsn, 16 * 1024 * 1024, 8192) == target
