@@ -337,8 +337,10 @@ class Bench(object):
     def copy_part(self):
         rows_total = self.args.rows
         per = rows_total // 4
-        sync_conf = {'wal_level': 'logical', 'max_sync_workers_per_subscription': '4',
-                     'max_logical_replication_workers': '8', 'max_worker_processes': '16', 'log_statement': "'none'"}
+        sync_conf = {'wal_level': 'logical', 'log_statement': "'none'"}
+        if not self.args.copy_defaults:  # one sync worker per table
+            sync_conf.update(max_sync_workers_per_subscription='4', max_logical_replication_workers='8',
+                             max_worker_processes='16')
         pub = self.server('copy_pub', sync_conf)
         subs = dict((kind, self.server('copy_sub_' + kind, sync_conf)) for kind in ('ours', 'baseline'))
         ddl = ''.join('CREATE TABLE public.big%d (id bigint PRIMARY KEY, n int NOT NULL, v text NOT NULL);' % i
@@ -388,9 +390,12 @@ class Bench(object):
         self.drop(pub, *subs.values())
         add = self.sections.append
         add('## Initial copy: %d rows over 4 tables\n' % rows_total)
-        add('Subscriber settings for both wirings: max_sync_workers_per_subscription = 4, '
-            'max_logical_replication_workers = 8 (one sync worker per table). Server: apply worker started -> '
-            'last table synchronization worker finished (subscriber log).\n')
+        add('Subscriber settings for both wirings: %s. Server: apply worker started -> last table synchronization '
+            'worker finished (subscriber log).\n' % (
+                "PostgreSQL's defaults (max_sync_workers_per_subscription = 2, max_logical_replication_workers = 4; "
+                '--copy-defaults)' if self.args.copy_defaults else
+                'max_sync_workers_per_subscription = 4, max_logical_replication_workers = 8 (one sync worker per '
+                'table)'))
         add('| method | subscription start -> all ready (s) | playbook sync phase (s) | rows | ratio to pg_dump\\|psql '
             '| target |')
         add('|---|---|---|---|---|---|')
@@ -540,6 +545,8 @@ def main():
     parser.add_argument('--sizes', default='10,100,500', help='table counts (default 10,100,500)')
     parser.add_argument('--rounds', type=int, default=2, help='rounds per size, the order alternating (default 2)')
     parser.add_argument('--rows', type=int, default=2000000, help='rows of the copy part (default 2000000)')
+    parser.add_argument('--copy-defaults', action='store_true',
+                        help="copy part with PostgreSQL's default sync worker settings instead of one worker per table")
     parser.add_argument('--switchovers', type=int, default=2, help='switchover runs (default 2)')
     parser.add_argument('--writer-rate', type=int, default=250, help='writer commits per second (default 250)')
     parser.add_argument('--community-collections', help='directory holding ansible_collections/community/postgresql')
