@@ -105,8 +105,8 @@ options:
       tables:
         description:
           - Tables as V(schema.table) (or V(table) for C(public)); quote a name with a dot in double quotes.
-          - Their inheritance children and partitions, at any depth, get C(SELECT) too (and their schemas
-            C(USAGE)): a publication of a parent publishes each of them as a table of its own, and the
+          - Their inheritance children and partitions, at any depth, get C(SELECT) too, and their schemas
+            C(USAGE). A publication of a parent publishes each of them as a table of its own, and the
             subscriber's initial copy reads each one directly. C(SELECT) on the parent reads their rows
             already, so this grants no data the parent's grant does not.
         type: list
