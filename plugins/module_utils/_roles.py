@@ -289,7 +289,7 @@ class ReplicationUser(Manager):
             keys = set(plan['all_tables']) | set(plan['grant']) | set(plan['revoke'])
             no_select = sorted(key for key in keys if not tables.get(key))
             if no_select:
-                refused.append('SELECT on table(s) %s' % ', '.join(qualified(*key) for key in no_select))
+                refused.append('the SELECT privilege on table(s) %s' % ', '.join(qualified(*key) for key in no_select))
         if refused:
             raise PgOpsError(
                 'Role %s (login_user) may not grant %s: granting needs ownership of the object, the privilege '

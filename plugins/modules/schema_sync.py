@@ -166,6 +166,14 @@ created_schemas:
   type: list
   elements: str
   sample: [billing]
+missing_publications:
+  description:
+    - On failure only, the names in O(publications) that the publisher does not have (in check mode the subscriber
+      role and preflight.yml treat this as "not published yet", since the publisher play creates them).
+  returned: when a publication is missing on the publisher
+  type: list
+  elements: str
+  sample: [zoo]
 schema_drift:
   description:
     - What still differs once this run's changes are made (in check mode, would still differ), for the
@@ -230,7 +238,8 @@ class SchemaSync(Manager):
         if missing:
             raise PgOpsError('Publication(s) %s do not exist in database %s of the publisher; check publications and '
                              'conninfo.dbname. Nothing was changed.'
-                             % (', '.join(missing), self.params['conninfo'].get('dbname') or '(default)'))
+                             % (', '.join(missing), self.params['conninfo'].get('dbname') or '(default)'),
+                             missing_publications=missing)
         state = _schema.subscriber_state(self.session.row(_schema.SUBSCRIBER_QUERY,
                                                           _schema.subscriber_params(published)))
         # a plan that cannot be carried out fails with the drift as it is (what preflight reports)

@@ -226,13 +226,13 @@ def test_createrole_login_fails_before_changing_anything(ansible, pg):
                              {'name': 'both', FQCN: both},
                              {'name': 'allowed', FQCN: allowed}, {'name': 'allowed again', FQCN: allowed}])
         first, again, two, ok, ok_again = [r['result'] for r in run.results]
-        expected = ('Role %s (login_user) may not grant CONNECT on database postgres; USAGE on schema(s) %s; SELECT '
-                    'on table(s) %s.t3: granting needs ownership of the object, the privilege WITH GRANT OPTION, or a '
+        expected = ('Role %s (login_user) may not grant CONNECT on database postgres; USAGE on schema(s) %s; the SELECT '
+                    'privilege on table(s) %s.t3: granting needs ownership of the object, the privilege WITH GRANT OPTION, or a '
                     'superuser. Nothing was changed (role %s was not created).' % (plain, schema, schema, refused))
         for result in (first, again):
             assert result.get('failed') and result['msg'].startswith(expected), result.get('msg')
             assert result['changed'] is False and result['queries'] == [], result
-        assert two.get('failed') and 'SELECT on table(s) %s.t1, %s.t3:' % (schema, schema) in two['msg'], two['msg']
+        assert two.get('failed') and 'SELECT privilege on table(s) %s.t1, %s.t3:' % (schema, schema) in two['msg'], two['msg']
         assert pg.value('SELECT count(*) FROM pg_roles WHERE rolname = %s', (refused,)) == 0
 
         assert ok['changed'] is True and not ok.get('failed'), ok.get('msg')
